@@ -1,0 +1,109 @@
+// treeline ingest CASE.db PATH...
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "cli/command.hpp"
+#include "cli/progress.hpp"
+#include "ingest/ingester.hpp"
+#include "store/case_db.hpp"
+
+namespace treeline::cli {
+namespace {
+
+struct IngestArgs {
+  std::string case_path;
+  std::vector<std::string> inputs;
+  bool quiet = false;
+  std::string format;
+};
+
+const char* status_name(ingest::FileReport::Status s) {
+  switch (s) {
+    case ingest::FileReport::Status::kIngested: return "ingested";
+    case ingest::FileReport::Status::kAlreadyInCase: return "already in case";
+    case ingest::FileReport::Status::kFailed: return "failed";
+  }
+  return "?";
+}
+
+Table files_table(const ingest::IngestReport& r) {
+  Table t;
+  t.columns = {"file", "status", "read", "new", "duplicate", "recovered", "skipped", "issues"};
+  for (const auto& f : r.files) {
+    t.rows.push_back({f.path, std::string(status_name(f.status)), f.totals.read, f.totals.added, f.totals.duplicate,
+                      f.totals.recovered, f.totals.skipped, f.issue_count});
+  }
+  return t;
+}
+
+Table events_table(const ingest::IngestReport& r) {
+  Table t;
+  t.columns = {"channel", "event_id", "records", "stored_as"};
+  for (const auto& [key, c] : r.by_event)
+    t.rows.push_back({key.first, int64_t{key.second}, c.records, std::string(c.typed ? "typed" : "counted")});
+  return t;
+}
+
+int run_ingest(const IngestArgs& a) {
+  auto format = to_format(a.format);
+  auto db = unwrap(store::open_case_for_write(a.case_path));
+  ingest::Ingester ingester(db);
+  ProgressBar bar(!a.quiet);
+  auto report = unwrap(ingester.run(a.inputs, [&](const ingest::Progress& p) {
+    bar.update(p.files_done, p.files_total, p.records, p.current);
+  }));
+  bar.finish();
+
+  for (const auto& f : report.files) {
+    if (f.status == ingest::FileReport::Status::kFailed) fmt::print(stderr, "treeline: {}\n", f.message);
+    for (const auto& issue : f.issues)
+      fmt::print(stderr, "treeline: {}: {}: {}{}\n", f.path, issue.location, issue.skipped ? "skipped: " : "",
+                 issue.reason);
+    if (f.issue_count > static_cast<int64_t>(f.issues.size()))
+      fmt::print(stderr, "treeline: {}: {} more issue(s); see the ingest_issues table\n", f.path,
+                 f.issue_count - static_cast<int64_t>(f.issues.size()));
+  }
+
+  double secs = report.elapsed.count();
+  if (format == report::Format::kTable) {
+    size_t already = 0;
+    for (const auto& f : report.files) already += f.status == ingest::FileReport::Status::kAlreadyInCase;
+    fmt::print("Ingested {} file(s) into {} in {:.2f} s: {} read, {} new, {} skipped ({:.0f} records/s). "
+               "{} already in the case, {} failed{}.\n\n",
+               report.files.size() - already - report.files_failed(), a.case_path, secs, report.records_read(),
+               report.records_added(), report.records_skipped(), secs > 0 ? report.records_read() / secs : 0.0,
+               already, report.files_failed(),
+               report.ignored_files ? fmt::format(", {} non-log file(s) ignored", report.ignored_files) : "");
+    std::cout.flush();
+  }
+  if (format == report::Format::kJson) {
+    // One JSON document: the files, then the per-event counts, as two arrays in an object.
+    std::cout << "{\"files\":\n";
+    report::write_table(std::cout, files_table(report), format);
+    std::cout << ",\"events\":\n";
+    report::write_table(std::cout, events_table(report), format);
+    std::cout << "}\n";
+  } else {
+    report::write_table(std::cout, files_table(report), format, {0});
+    if (format == report::Format::kTable) std::cout << "\n";
+    if (format == report::Format::kTable) report::write_table(std::cout, events_table(report), format);
+  }
+  if (report.files_failed() > 0) return kExitError;
+  if (report.records_skipped() > 0) return kExitSkipped;
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_ingest(CLI::App& app) {
+  auto args = std::make_shared<IngestArgs>();
+  auto* sub = app.add_subcommand("ingest", "Read event logs (files or folders, recursively) into a case database");
+  sub->add_option("CASE.db", args->case_path, "Case database (created if missing)")->required();
+  sub->add_option("PATH", args->inputs, "EVTX files or folders of them")->required();
+  sub->add_flag("-q,--quiet", args->quiet, "No progress bar");
+  add_format_option(*sub, args->format);
+  sub->callback([args] { exit_code() = run_ingest(*args); });
+}
+
+}  // namespace treeline::cli

@@ -1,0 +1,82 @@
+#pragma once
+// The events treeline understands, declared once as data (osquery style: one spec per unit).
+// `ingest` uses the layouts to name EventData values; `store` uses the fields to write typed rows.
+// schema/ must have one table per spec with one column per field (tests/test_catalog.cpp checks it).
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace treeline {
+
+enum class ValueKind {
+  kText,  // kept verbatim
+  kInt,   // hex ("0x1d34") or decimal text becomes INTEGER; "-" and "" become NULL
+};
+
+struct FieldSpec {
+  std::string_view name;    // EventData name as Windows writes it, e.g. "NewProcessId"
+  std::string_view column;  // snake_case column in the typed table, e.g. "new_process_id"
+  ValueKind kind;
+};
+
+// A known positional layout: libevtx hands out EventData values in template order without
+// names, so a layout is trusted only for an exact (event id, number of values) match.
+struct LayoutSpec {
+  int version;  // the event version Windows writes with this layout
+  std::vector<std::string_view> names;
+};
+
+struct EventSpec {
+  std::string_view channel;  // canonical spelling, e.g. "Security"
+  uint32_t event_id;
+  std::string_view action;   // normalized event.action, e.g. "process-created"
+  std::string_view table;    // typed table; empty when the header says everything (4608, 1100)
+  std::vector<FieldSpec> fields;
+  std::vector<LayoutSpec> layouts;
+
+  const LayoutSpec* layout_for(size_t value_count) const;
+  const FieldSpec* field(std::string_view name) const;
+};
+
+const std::vector<EventSpec>& event_catalog();
+
+// Channel comparison ignores case: SIEM exports write "security" too.
+const EventSpec* find_event_spec(std::string_view channel, uint32_t event_id);
+
+// A record as every reader hands it over: System header plus named EventData values.
+struct EventRecord {
+  uint64_t record_id = 0;
+  int64_t time = 0;  // FILETIME, UTC
+  uint32_t event_id = 0;
+  int version = -1;  // -1 when the reader could not tell
+  bool recovered = false;  // came from a corrupt chunk's recovery, not the normal record list
+  std::string channel;
+  std::string provider;
+  std::string computer;
+  const EventSpec* spec = nullptr;  // null: an event treeline only counts
+  std::vector<std::string_view> names;  // parallel to values
+  std::vector<std::string> values;
+  std::vector<std::string> owned_names;  // backing store for names taken from XML
+
+  const std::string* value(std::string_view name) const;
+};
+
+// A typed value as it lands in SQLite.
+using TypedValue = std::variant<std::monostate, int64_t, std::string>;
+
+struct TypedRow {
+  std::vector<TypedValue> values;  // parallel to spec->fields
+  int bad_numbers = 0;             // kInt fields whose text was not a number (kept as NULL)
+};
+
+// Turns a record's named strings into the typed row of its spec. Requires record.spec.
+TypedRow type_fields(const EventRecord& record);
+
+// "SubjectUserSid" -> "subject_user_sid"
+std::string snake_case(std::string_view camel);
+
+}  // namespace treeline

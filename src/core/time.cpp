@@ -1,0 +1,103 @@
+#include "core/time.hpp"
+
+#include <fmt/format.h>
+
+#include <cctype>
+#include <chrono>
+
+namespace treeline {
+namespace {
+
+// Howard Hinnant's days_from_civil / civil_from_days, via <chrono> calendar types.
+int64_t days_from_civil(int y, unsigned m, unsigned d) {
+  using namespace std::chrono;
+  return sys_days{year{y} / month{m} / day{d}}.time_since_epoch().count();
+}
+
+bool read_digits(std::string_view s, size_t& pos, size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  pos += n;
+  out = v;
+  return true;
+}
+
+}  // namespace
+
+std::string filetime_to_iso(int64_t filetime) {
+  using namespace std::chrono;
+  int64_t unix_ticks = filetime - kFiletimeUnixEpochTicks;
+  int64_t secs = unix_ticks / kTicksPerSecond;
+  int64_t frac = unix_ticks % kTicksPerSecond;
+  if (frac < 0) {
+    frac += kTicksPerSecond;
+    secs -= 1;
+  }
+  int64_t days = secs / 86400;
+  int64_t sod = secs % 86400;
+  if (sod < 0) {
+    sod += 86400;
+    days -= 1;
+  }
+  year_month_day ymd{sys_days{std::chrono::days{days}}};
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:07d}Z", int(ymd.year()),
+                     unsigned(ymd.month()), unsigned(ymd.day()), sod / 3600, (sod / 60) % 60,
+                     sod % 60, frac);
+}
+
+std::optional<int64_t> iso_to_filetime(std::string_view s) {
+  size_t pos = 0;
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
+  if (!read_digits(s, pos, 4, y) || pos >= s.size() || s[pos++] != '-') return std::nullopt;
+  if (!read_digits(s, pos, 2, mo) || pos >= s.size() || s[pos++] != '-') return std::nullopt;
+  if (!read_digits(s, pos, 2, d)) return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31) return std::nullopt;
+  int64_t frac_ticks = 0;
+  int64_t offset_secs = 0;
+  if (pos < s.size()) {
+    if (s[pos] != 'T' && s[pos] != ' ') return std::nullopt;
+    ++pos;
+    if (!read_digits(s, pos, 2, h) || pos >= s.size() || s[pos++] != ':') return std::nullopt;
+    if (!read_digits(s, pos, 2, mi)) return std::nullopt;
+    if (pos < s.size() && s[pos] == ':') {
+      ++pos;
+      if (!read_digits(s, pos, 2, se)) return std::nullopt;
+    }
+    if (h > 23 || mi > 59 || se > 60) return std::nullopt;
+    if (pos < s.size() && s[pos] == '.') {
+      ++pos;
+      int digits = 0;
+      while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
+        if (digits < 7) frac_ticks = frac_ticks * 10 + (s[pos] - '0');
+        ++digits;
+        ++pos;
+      }
+      if (digits == 0) return std::nullopt;
+      for (int i = digits; i < 7; ++i) frac_ticks *= 10;
+    }
+    if (pos < s.size()) {
+      if (s[pos] == 'Z' && pos + 1 == s.size()) {
+        ++pos;
+      } else if (s[pos] == '+' || s[pos] == '-') {
+        int sign = s[pos] == '-' ? -1 : 1;
+        ++pos;
+        int oh = 0, om = 0;
+        if (!read_digits(s, pos, 2, oh)) return std::nullopt;
+        if (pos < s.size() && s[pos] == ':') ++pos;
+        if (!read_digits(s, pos, 2, om)) return std::nullopt;
+        offset_secs = sign * (oh * 3600 + om * 60);
+      }
+    }
+    if (pos != s.size()) return std::nullopt;
+  }
+  int64_t secs = days_from_civil(y, unsigned(mo), unsigned(d)) * 86400 + h * 3600 + mi * 60 + se -
+                 offset_secs;
+  return secs * kTicksPerSecond + frac_ticks + kFiletimeUnixEpochTicks;
+}
+
+}  // namespace treeline

@@ -1,0 +1,269 @@
+#include "ingest/evtx_libevtx.hpp"
+
+#include <fmt/format.h>
+#include <libevtx.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <unordered_map>
+
+#include "ingest/event_xml.hpp"
+
+namespace treeline::ingest {
+namespace {
+
+// libyal errors print as a backtrace; the first line is the outermost, readable message.
+std::string take_error(libevtx_error_t*& error) {
+  if (error == nullptr) return "unknown libevtx error";
+  char buf[2048] = {};
+  libevtx_error_sprint(error, buf, sizeof buf);
+  libevtx_error_free(&error);
+  std::string s(buf);
+  if (auto nl = s.find('\n'); nl != std::string::npos) s.resize(nl);
+  while (!s.empty() && (s.back() == '.' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  return s.empty() ? "unknown libevtx error" : s;
+}
+
+struct FileCloser {
+  void operator()(libevtx_file_t* f) const {
+    libevtx_error_t* e = nullptr;
+    libevtx_file_close(f, &e);
+    if (e) libevtx_error_free(&e);
+    libevtx_file_free(&f, &e);
+    if (e) libevtx_error_free(&e);
+  }
+};
+using FilePtr = std::unique_ptr<libevtx_file_t, FileCloser>;
+
+struct RecordFree {
+  void operator()(libevtx_record_t* r) const {
+    libevtx_error_t* e = nullptr;
+    libevtx_record_free(&r, &e);
+    if (e) libevtx_error_free(&e);
+  }
+};
+using RecordPtr = std::unique_ptr<libevtx_record_t, RecordFree>;
+
+// Fetches a UTF-8 string through libevtx's size-then-copy calls.
+template <typename SizeFn, typename GetFn>
+bool get_utf8(SizeFn size_fn, GetFn get_fn, std::string& out) {
+  libevtx_error_t* e = nullptr;
+  size_t size = 0;
+  if (size_fn(&size, &e) != 1) {
+    if (e) libevtx_error_free(&e);
+    return false;
+  }
+  if (size == 0) {
+    out.clear();
+    return true;
+  }
+  out.resize(size);
+  if (get_fn(reinterpret_cast<uint8_t*>(out.data()), size, &e) != 1) {
+    if (e) libevtx_error_free(&e);
+    return false;
+  }
+  out.resize(size - 1);  // drop the terminating NUL
+  return true;
+}
+
+class Reader {
+ public:
+  Reader(const RecordFn& on_record, const IssueFn& on_issue) : on_record_(on_record), on_issue_(on_issue) {}
+
+  Status read_one(libevtx_record_t* rec, bool recovered, const std::string& where, ReadStats& stats);
+
+ private:
+  Expected<EventXml> render_xml(libevtx_record_t* rec);
+  const RecordFn& on_record_;
+  const IssueFn& on_issue_;
+  // Windows assigns each (provider, event id) to one channel in its manifest, so one XML
+  // rendering per pair per file tells the channel of all the others.
+  std::unordered_map<std::string, std::string> channel_by_key_;
+  std::string last_channel_;
+  EventRecord scratch_;
+};
+
+Expected<EventXml> Reader::render_xml(libevtx_record_t* rec) {
+  std::string xml;
+  bool ok = get_utf8([&](size_t* s, libevtx_error_t** e) { return libevtx_record_get_utf8_xml_string_size(rec, s, e); },
+                     [&](uint8_t* b, size_t s, libevtx_error_t** e) { return libevtx_record_get_utf8_xml_string(rec, b, s, e); },
+                     xml);
+  if (!ok) return Error{ErrorCode::kBadInput, "libevtx could not render the record's XML"};
+  return parse_event_xml(xml);
+}
+
+Status Reader::read_one(libevtx_record_t* rec, bool recovered, const std::string& where, ReadStats& stats) {
+  EventRecord& r = scratch_;
+  libevtx_error_t* e = nullptr;
+  uint64_t record_id = 0, written = 0;
+  uint32_t event_id = 0;
+  if (libevtx_record_get_identifier(rec, &record_id, &e) != 1 ||
+      libevtx_record_get_written_time(rec, &written, &e) != 1 ||
+      libevtx_record_get_event_identifier(rec, &event_id, &e) != 1) {
+    ++stats.skipped;
+    return on_issue_({where, fmt::format("unreadable header: {}", take_error(e)), true});
+  }
+  r.record_id = record_id;
+  r.time = static_cast<int64_t>(written);
+  // The qualifiers live in the high 16 bits for classic providers; the event id is the low 16.
+  r.event_id = event_id & 0xffff;
+  r.recovered = recovered;
+  r.version = -1;
+  r.spec = nullptr;
+  r.names.clear();
+  r.values.clear();
+  r.owned_names.clear();
+
+  if (!get_utf8([&](size_t* s, libevtx_error_t** er) { return libevtx_record_get_utf8_source_name_size(rec, s, er); },
+                [&](uint8_t* b, size_t s, libevtx_error_t** er) { return libevtx_record_get_utf8_source_name(rec, b, s, er); },
+                r.provider))
+    r.provider.clear();
+  if (!get_utf8([&](size_t* s, libevtx_error_t** er) { return libevtx_record_get_utf8_computer_name_size(rec, s, er); },
+                [&](uint8_t* b, size_t s, libevtx_error_t** er) { return libevtx_record_get_utf8_computer_name(rec, b, s, er); },
+                r.computer) ||
+      r.computer.empty()) {
+    r.computer = "(unknown)";
+    if (auto s = on_issue_({where, "no Computer name; stored under host \"(unknown)\"", false}); !s) return s;
+  }
+
+  std::optional<EventXml> xml;
+  std::string key = fmt::format("{}\x1f{}", r.provider, r.event_id);
+  if (auto it = channel_by_key_.find(key); it != channel_by_key_.end()) {
+    r.channel = it->second;
+  } else {
+    auto x = render_xml(rec);
+    ++stats.xml_rendered;
+    if (x && !x->channel.empty()) {
+      r.channel = x->channel;
+      channel_by_key_.emplace(key, r.channel);
+      last_channel_ = r.channel;
+      xml = std::move(x.value());
+    } else {
+      // Without XML the channel can only be the file's: all records of a plain .evtx share it.
+      r.channel = last_channel_.empty() ? "(unknown)" : last_channel_;
+      if (auto s = on_issue_({where, fmt::format("channel unknown ({}); assumed \"{}\"",
+                                                 x ? "XML has no Channel" : x.error().message, r.channel), false});
+          !s)
+        return s;
+    }
+  }
+
+  r.spec = find_event_spec(r.channel, r.event_id);
+  if (r.spec && !r.spec->fields.empty()) {
+    int count = 0;
+    if (libevtx_record_get_number_of_strings(rec, &count, &e) != 1) {
+      take_error(e);
+      count = -1;
+    }
+    const LayoutSpec* layout = count >= 0 ? r.spec->layout_for(static_cast<size_t>(count)) : nullptr;
+    bool strings_ok = layout != nullptr;
+    if (layout) {
+      r.version = layout->version;
+      r.values.resize(layout->names.size());
+      for (int i = 0; i < count && strings_ok; ++i) {
+        strings_ok = get_utf8(
+            [&](size_t* s, libevtx_error_t** er) { return libevtx_record_get_utf8_string_size(rec, i, s, er); },
+            [&](uint8_t* b, size_t s, libevtx_error_t** er) { return libevtx_record_get_utf8_string(rec, i, b, s, er); },
+            r.values[i]);
+      }
+      if (strings_ok) r.names.assign(layout->names.begin(), layout->names.end());
+    }
+    if (!strings_ok) {
+      // Unknown layout (a newer version, a vendor variation): take the names from the XML.
+      if (!xml) {
+        auto x = render_xml(rec);
+        ++stats.xml_rendered;
+        if (x) xml = std::move(x.value());
+        else {
+          r.values.clear();
+          if (auto s = on_issue_({where, fmt::format("event {} kept without its fields: {}", r.event_id, x.error().message), false}); !s)
+            return s;
+        }
+      }
+      if (xml) {
+        r.version = xml->version;
+        r.values.clear();
+        for (auto& [name, value] : xml->data) {
+          r.owned_names.push_back(std::move(name));
+          r.values.push_back(std::move(value));
+        }
+        for (const auto& n : r.owned_names) r.names.emplace_back(n);
+      }
+    }
+  } else if (r.spec) {
+    r.version = r.spec->layouts.empty() ? -1 : r.spec->layouts.front().version;
+  }
+  if (xml && xml->version >= 0) r.version = xml->version;
+
+  if (recovered) ++stats.recovered; else ++stats.normal;
+  return on_record_(r);
+}
+
+}  // namespace
+
+bool has_evtx_signature(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char sig[8] = {};
+  if (!in.read(sig, 8)) return false;
+  return std::memcmp(sig, "ElfFile\0", 8) == 0;
+}
+
+Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue) {
+  libevtx_error_t* e = nullptr;
+  libevtx_file_t* raw = nullptr;
+  if (libevtx_file_initialize(&raw, &e) != 1)
+    return Error{ErrorCode::kInternal, fmt::format("{}: libevtx: {}", path, take_error(e))};
+  FilePtr file(raw);
+  // Evidence is opened for reading only.
+  if (libevtx_file_open(file.get(), path.c_str(), LIBEVTX_OPEN_READ, &e) != 1) {
+    std::string why = take_error(e);
+    // libevtx_file_close must not run on a file that never opened.
+    libevtx_file_t* f = file.release();
+    libevtx_file_free(&f, &e);
+    if (e) libevtx_error_free(&e);
+    return Error{ErrorCode::kBadInput, fmt::format("{}: not a readable EVTX file: {}", path, why)};
+  }
+  ReadStats stats;
+  stats.corrupted = libevtx_file_is_corrupted(file.get(), &e) == 1;
+  if (e) libevtx_error_free(&e);
+
+  Reader reader(on_record, on_issue);
+  int normal = 0, recovered = 0;
+  if (libevtx_file_get_number_of_records(file.get(), &normal, &e) != 1) {
+    return Error{ErrorCode::kBadInput, fmt::format("{}: libevtx cannot count records: {}", path, take_error(e))};
+  }
+  for (int i = 0; i < normal; ++i) {
+    libevtx_record_t* rec = nullptr;
+    std::string where = fmt::format("record index {}", i);
+    if (libevtx_file_get_record_by_index(file.get(), i, &rec, &e) != 1) {
+      ++stats.skipped;
+      if (auto s = on_issue({where, take_error(e), true}); !s) return s.error();
+      continue;
+    }
+    RecordPtr owned(rec);
+    if (auto s = reader.read_one(rec, false, where, stats); !s) return s.error();
+  }
+  if (libevtx_file_get_number_of_recovered_records(file.get(), &recovered, &e) != 1) {
+    recovered = 0;
+    if (auto s = on_issue({"recovered records", take_error(e), false}); !s) return s.error();
+  }
+  for (int i = 0; i < recovered; ++i) {
+    libevtx_record_t* rec = nullptr;
+    std::string where = fmt::format("recovered record index {}", i);
+    if (libevtx_file_get_recovered_record_by_index(file.get(), i, &rec, &e) != 1) {
+      // Recovery scans the free space of chunks; what it cannot parse is a fragment of an old
+      // record, not a record of the log, so it is reported but not counted as skipped.
+      ++stats.fragments;
+      if (auto s = on_issue({where, fmt::format("unreadable fragment in free space: {}", take_error(e)), false}); !s)
+        return s.error();
+      continue;
+    }
+    RecordPtr owned(rec);
+    if (auto s = reader.read_one(rec, true, where, stats); !s) return s.error();
+  }
+  return stats;
+}
+
+}  // namespace treeline::ingest

@@ -1,0 +1,70 @@
+#pragma once
+// `treeline ingest`: expands paths, reads each log, and writes it into the case, one
+// transaction per source file.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ingest/evtx_libevtx.hpp"
+#include "store/case_writer.hpp"
+
+namespace treeline::ingest {
+
+struct Progress {
+  size_t files_done = 0;
+  size_t files_total = 0;
+  int64_t records = 0;
+  std::string current;
+};
+
+struct FileReport {
+  enum class Status { kIngested, kAlreadyInCase, kFailed };
+  std::string path;
+  Status status = Status::kIngested;
+  std::string message;  // why it failed, or where it already is
+  store::SourceTotals totals;
+  ReadStats read;
+  std::vector<ReadIssue> issues;  // the first few, for the report; all are in ingest_issues
+  int64_t issue_count = 0;
+};
+
+struct IngestReport {
+  std::vector<FileReport> files;
+  size_t ignored_files = 0;  // files under a directory that are not event logs
+  // Records read per (channel, event id); `typed` says whether treeline stores its fields.
+  struct Count {
+    int64_t records = 0;
+    bool typed = false;
+  };
+  std::map<std::pair<std::string, uint32_t>, Count> by_event;
+  std::chrono::duration<double> elapsed{};
+
+  int64_t records_read() const;
+  int64_t records_added() const;
+  int64_t records_skipped() const;
+  size_t files_failed() const;
+};
+
+using ProgressFn = std::function<void(const Progress&)>;
+
+// Expands files and directories (recursively) into the sorted list of log files to read.
+// A missing path, or a directory without any event log, is an error naming it.
+Expected<std::vector<std::string>> expand_inputs(const std::vector<std::string>& paths, size_t* ignored);
+
+class Ingester {
+ public:
+  explicit Ingester(store::Db& db) : db_(db), writer_(db) {}
+  Expected<IngestReport> run(const std::vector<std::string>& paths, const ProgressFn& progress);
+
+ private:
+  Status ingest_file(const std::string& path, FileReport& report, IngestReport& total, Progress& progress,
+                     const ProgressFn& progress_fn);
+  store::Db& db_;
+  store::CaseWriter writer_;
+};
+
+}  // namespace treeline::ingest

@@ -1,0 +1,109 @@
+#include "store/case_db.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+#include <filesystem>
+
+namespace treeline::schema_files {
+const std::vector<std::pair<std::string_view, std::string_view>>& embedded_files();
+}
+
+namespace treeline::store {
+namespace {
+
+std::vector<Migration> load_migrations() {
+  std::vector<Migration> out;
+  for (const auto& [name, sql] : schema_files::embedded_files()) {
+    int number = 0;
+    auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), number);
+    // A schema file that does not start with its number is a build mistake, not user input.
+    if (ec != std::errc() || p == name.data() || *p != '_') continue;
+    out.push_back({number, name, sql});
+  }
+  std::sort(out.begin(), out.end(), [](const Migration& a, const Migration& b) { return a.version < b.version; });
+  return out;
+}
+
+Status check_identity(Db& db, bool allow_empty) {
+  auto app = db.query_int("PRAGMA application_id");
+  if (!app) return app.error();
+  auto ver = db.query_int("PRAGMA user_version");
+  if (!ver) return ver.error();
+  if (*app == 0) {
+    auto tables = db.query_int("SELECT count(*) FROM sqlite_master");
+    if (!tables) return tables.error();
+    if (*tables == 0 && allow_empty) return ok_status();
+    if (*tables == 0)
+      return Error{ErrorCode::kSchema, fmt::format("{}: empty database, not a treeline case (run `treeline ingest` to make one)", db.path())};
+    return Error{ErrorCode::kSchema,
+                 fmt::format("{}: not a treeline case database (it has tables of another application)", db.path())};
+  }
+  if (*app != kApplicationId)
+    return Error{ErrorCode::kSchema,
+                 fmt::format("{}: not a treeline case database (application_id 0x{:08x})", db.path(), *app)};
+  if (*ver > latest_schema_version())
+    return Error{ErrorCode::kSchema,
+                 fmt::format("{}: made by a newer treeline (schema {}; this build knows up to {}). "
+                             "Use a newer treeline.", db.path(), *ver, latest_schema_version())};
+  return ok_status();
+}
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> m = load_migrations();
+  return m;
+}
+
+int latest_schema_version() { return migrations().empty() ? 0 : migrations().back().version; }
+
+Expected<Db> open_case_for_write(const std::string& path) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec))
+    return Error{ErrorCode::kIo, fmt::format("{}: folder {} does not exist", path, parent.string())};
+  if (std::filesystem::is_directory(path, ec))
+    return Error{ErrorCode::kIo, fmt::format("{}: is a directory, not a case database", path)};
+  auto db = Db::open(path, Db::Mode::kCreate);
+  if (!db) return db.error();
+  if (sqlite3_db_readonly(db->get(), "main") == 1)
+    return Error{ErrorCode::kReadOnly, fmt::format("{}: case database is read-only; cannot ingest into it", path)};
+  if (auto s = check_identity(*db, true); !s) return s.error();
+  auto ver = db->query_int("PRAGMA user_version");
+  if (!ver) return ver.error();
+  if (auto s = db->exec("PRAGMA foreign_keys = ON"); !s) return s.error();
+  for (const Migration& m : migrations()) {
+    if (m.version <= *ver) continue;
+    // BEGIN IMMEDIATE takes the write lock now, so a locked case fails here, clearly.
+    if (auto s = db->exec("BEGIN IMMEDIATE"); !s) return db->error("starting schema upgrade");
+    std::string sql = fmt::format("{}\nPRAGMA application_id = {};\nPRAGMA user_version = {};\n",
+                                  m.sql, kApplicationId, m.version);
+    if (auto s = db->exec(sql); !s) {
+      Error e = db->error(fmt::format("applying schema {}", m.name));
+      (void)db->exec("ROLLBACK");
+      return e;
+    }
+    if (auto s = db->exec("COMMIT"); !s) return db->error("committing schema upgrade");
+  }
+  return db;
+}
+
+Expected<Db> open_case_read_only(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    return Error{ErrorCode::kIo, fmt::format("{}: no such case database", path)};
+  auto db = Db::open(path, Db::Mode::kReadOnly);
+  if (!db) return db.error();
+  if (auto s = check_identity(*db, false); !s) return s.error();
+  auto ver = db->query_int("PRAGMA user_version");
+  if (!ver) return ver.error();
+  if (*ver < latest_schema_version())
+    return Error{ErrorCode::kSchema,
+                 fmt::format("{}: case uses schema {}, this build expects {}; run `treeline ingest` "
+                             "on it once to upgrade", path, *ver, latest_schema_version())};
+  return db;
+}
+
+}  // namespace treeline::store

@@ -1,0 +1,202 @@
+#include "store/case_writer.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+
+#include "core/text.hpp"
+#include "core/time.hpp"
+
+namespace treeline::store {
+namespace {
+
+std::string now_iso() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  int64_t ticks = std::chrono::duration_cast<std::chrono::microseconds>(now).count() * 10;
+  return filetime_to_iso(ticks + kFiletimeUnixEpochTicks);
+}
+
+Status prepare_into(Db& db, Stmt& st, std::string_view sql) {
+  if (st) return ok_status();
+  auto p = db.prepare(sql);
+  if (!p) return p.error();
+  st = std::move(p.value());
+  return ok_status();
+}
+
+}  // namespace
+
+Expected<std::optional<CaseWriter::KnownSource>> CaseWriter::find_source(const std::string& sha256) {
+  auto st = db_.prepare("SELECT source_id, path, status FROM sources WHERE sha256 = ?");
+  if (!st) return st.error();
+  st->bind(1, std::string_view(sha256));
+  int rc = st->step();
+  if (rc == SQLITE_ROW)
+    return std::optional<KnownSource>(KnownSource{st->column_int(0), st->column_text(1), st->column_text(2)});
+  if (rc != SQLITE_DONE) return db_.error("looking up source");
+  return std::optional<KnownSource>();
+}
+
+Status CaseWriter::begin_source(const SourceInfo& info) {
+  if (auto s = db_.exec("BEGIN IMMEDIATE"); !s) return db_.error("starting a transaction");
+  // A partial source left by an interrupted older run is replaced, not duplicated: its events
+  // were never committed, because each source is one transaction.
+  auto del = db_.prepare("DELETE FROM sources WHERE sha256 = ? AND status = 'partial'");
+  if (!del) return del.error();
+  del->bind(1, std::string_view(info.sha256));
+  if (del->step() != SQLITE_DONE) return db_.error("replacing a partial source");
+  auto st = db_.prepare(
+      "INSERT INTO sources (path, size, sha256, format, container, member, reader, ingested_at, status) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'partial')");
+  if (!st) return st.error();
+  st->bind(1, std::string_view(info.path));
+  st->bind(2, info.size);
+  st->bind(3, std::string_view(info.sha256));
+  st->bind(4, std::string_view(info.format));
+  if (info.container) st->bind(5, std::string_view(*info.container)); else st->bind_null(5);
+  if (info.member) st->bind(6, std::string_view(*info.member)); else st->bind_null(6);
+  st->bind(7, std::string_view(info.reader));
+  st->bind(8, std::string_view(now_iso()));
+  if (st->step() != SQLITE_DONE) return db_.error("recording the source");
+  source_id_ = sqlite3_last_insert_rowid(db_.get());
+  return ok_status();
+}
+
+Expected<int64_t> CaseWriter::intern(Stmt& select, Stmt& insert,
+                                     std::unordered_map<std::string, int64_t>& cache,
+                                     const std::string& key, const std::string* extra, const char* what) {
+  if (auto it = cache.find(key); it != cache.end()) return it->second;
+  select.reset();
+  select.bind(1, std::string_view(key));
+  int rc = select.step();
+  int64_t id = 0;
+  if (rc == SQLITE_ROW) {
+    id = select.column_int(0);
+  } else if (rc == SQLITE_DONE) {
+    insert.reset();
+    insert.bind(1, std::string_view(key));
+    if (extra) insert.bind(2, std::string_view(*extra));
+    if (insert.step() != SQLITE_DONE) return db_.error(fmt::format("recording {}", what));
+    id = sqlite3_last_insert_rowid(db_.get());
+  } else {
+    return db_.error(fmt::format("looking up {}", what));
+  }
+  select.reset();
+  cache.emplace(key, id);
+  return id;
+}
+
+Expected<int64_t> CaseWriter::host_id(const std::string& computer) {
+  if (auto s = prepare_into(db_, select_host_, "SELECT host_id FROM hosts WHERE computer = ?"); !s) return s.error();
+  if (auto s = prepare_into(db_, insert_host_, "INSERT INTO hosts (computer, short_name) VALUES (?, ?)"); !s)
+    return s.error();
+  std::string short_name = host_short_name(computer);
+  return intern(select_host_, insert_host_, hosts_, computer, &short_name, "host");
+}
+
+Expected<Stmt*> CaseWriter::typed_insert(const EventSpec& spec) {
+  auto it = typed_.find(&spec);
+  if (it != typed_.end()) return &it->second;
+  std::string cols = "event_pk", params = "?";
+  for (const auto& f : spec.fields) {
+    cols += fmt::format(", {}", f.column);
+    params += ", ?";
+  }
+  auto st = db_.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({})", spec.table, cols, params));
+  if (!st) return st.error();
+  return &typed_.emplace(&spec, std::move(st.value())).first->second;
+}
+
+Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
+  if (auto s = prepare_into(db_, select_channel_, "SELECT channel_id FROM channels WHERE name = ?"); !s) return s.error();
+  if (auto s = prepare_into(db_, insert_channel_, "INSERT INTO channels (name) VALUES (?)"); !s) return s.error();
+  if (auto s = prepare_into(db_, select_provider_, "SELECT provider_id FROM providers WHERE name = ?"); !s) return s.error();
+  if (auto s = prepare_into(db_, insert_provider_, "INSERT INTO providers (name) VALUES (?)"); !s) return s.error();
+  if (auto s = prepare_into(db_, insert_event_,
+                            "INSERT OR IGNORE INTO events (source_id, record_id, recovered, host_id, channel_id, "
+                            "provider_id, event_id, version, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      !s)
+    return s.error();
+
+  auto host = host_id(r.computer);
+  if (!host) return host.error();
+  // Known channels keep their canonical spelling ("security" from a SIEM becomes "Security").
+  const std::string channel_name = r.spec ? std::string(r.spec->channel) : r.channel;
+  auto channel = intern(select_channel_, insert_channel_, channels_, channel_name, nullptr, "channel");
+  if (!channel) return channel.error();
+  std::optional<int64_t> provider;
+  if (!r.provider.empty()) {
+    auto p = intern(select_provider_, insert_provider_, providers_, r.provider, nullptr, "provider");
+    if (!p) return p.error();
+    provider = *p;
+  }
+
+  Stmt& ev = insert_event_;
+  ev.reset();
+  ev.bind(1, source_id_);
+  ev.bind(2, static_cast<int64_t>(r.record_id));
+  ev.bind(3, int64_t{r.recovered ? 1 : 0});
+  ev.bind(4, *host);
+  ev.bind(5, *channel);
+  if (provider) ev.bind(6, *provider); else ev.bind_null(6);
+  ev.bind(7, int64_t{r.event_id});
+  if (r.version >= 0) ev.bind(8, int64_t{r.version}); else ev.bind_null(8);
+  ev.bind(9, r.time);
+  if (ev.step() != SQLITE_DONE) return db_.error("inserting an event");
+  if (sqlite3_changes(db_.get()) == 0) return AddResult::kDuplicate;
+  int64_t event_pk = sqlite3_last_insert_rowid(db_.get());
+
+  if (r.spec && !r.spec->table.empty()) {
+    auto st = typed_insert(*r.spec);
+    if (!st) return st.error();
+    TypedRow row = type_fields(r);
+    if (bad_numbers) *bad_numbers = row.bad_numbers;
+    Stmt& t = **st;
+    t.reset();
+    t.bind(1, event_pk);
+    for (size_t i = 0; i < row.values.size(); ++i) t.bind(static_cast<int>(i) + 2, row.values[i]);
+    if (t.step() != SQLITE_DONE) return db_.error(fmt::format("inserting into {}", r.spec->table));
+  }
+  return AddResult::kAdded;
+}
+
+Status CaseWriter::add_issue(const std::string& location, const char* severity, const std::string& reason) {
+  if (auto s = prepare_into(db_, insert_issue_,
+                            "INSERT INTO ingest_issues (source_id, location, severity, reason) VALUES (?, ?, ?, ?)");
+      !s)
+    return s;
+  insert_issue_.reset();
+  insert_issue_.bind(1, source_id_);
+  insert_issue_.bind(2, std::string_view(location));
+  insert_issue_.bind(3, std::string_view(severity));
+  insert_issue_.bind(4, std::string_view(reason));
+  if (insert_issue_.step() != SQLITE_DONE) return db_.error("recording an ingest issue");
+  return ok_status();
+}
+
+Status CaseWriter::commit_source(const SourceTotals& t, bool complete) {
+  auto st = db_.prepare(
+      "UPDATE sources SET records_read = ?, records_new = ?, records_duplicate = ?, records_recovered = ?, "
+      "records_skipped = ?, status = ? WHERE source_id = ?");
+  if (!st) return st.error();
+  st->bind(1, t.read);
+  st->bind(2, t.added);
+  st->bind(3, t.duplicate);
+  st->bind(4, t.recovered);
+  st->bind(5, t.skipped);
+  st->bind(6, std::string_view(complete ? "complete" : "partial"));
+  st->bind(7, source_id_);
+  if (st->step() != SQLITE_DONE) return db_.error("finishing the source");
+  if (auto s = db_.exec("COMMIT"); !s) return db_.error("committing");
+  return ok_status();
+}
+
+void CaseWriter::rollback_source() {
+  (void)db_.exec("ROLLBACK");
+  // Ids handed out inside the rolled-back transaction no longer exist.
+  hosts_.clear();
+  channels_.clear();
+  providers_.clear();
+}
+
+}  // namespace treeline::store

@@ -1,0 +1,68 @@
+#pragma once
+// Writes one source at a time into the case, inside one transaction, so that a source is either
+// fully in the case or not at all.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/event_catalog.hpp"
+#include "store/sqlite.hpp"
+
+namespace treeline::store {
+
+struct SourceInfo {
+  std::string path;
+  int64_t size = 0;
+  std::string sha256;
+  std::string format = "evtx";
+  std::string reader;
+  std::optional<std::string> container;
+  std::optional<std::string> member;
+};
+
+struct SourceTotals {
+  int64_t read = 0;
+  int64_t added = 0;
+  int64_t duplicate = 0;
+  int64_t recovered = 0;
+  int64_t skipped = 0;
+};
+
+enum class AddResult { kAdded, kDuplicate };
+
+class CaseWriter {
+ public:
+  explicit CaseWriter(Db& db) : db_(db) {}
+
+  // The source already in the case with this content, if any, and whether it completed.
+  struct KnownSource {
+    int64_t source_id;
+    std::string path;
+    std::string status;
+  };
+  Expected<std::optional<KnownSource>> find_source(const std::string& sha256);
+
+  Status begin_source(const SourceInfo& info);
+  Expected<AddResult> add(const EventRecord& record, int* bad_numbers = nullptr);
+  Status add_issue(const std::string& location, const char* severity, const std::string& reason);
+  Status commit_source(const SourceTotals& totals, bool complete);
+  void rollback_source();
+
+ private:
+  Expected<int64_t> intern(Stmt& select, Stmt& insert, std::unordered_map<std::string, int64_t>& cache,
+                           const std::string& key, const std::string* extra, const char* what);
+  Expected<int64_t> host_id(const std::string& computer);
+  Expected<Stmt*> typed_insert(const EventSpec& spec);
+
+  Db& db_;
+  int64_t source_id_ = 0;
+  Stmt insert_event_;
+  Stmt select_host_, insert_host_, select_channel_, insert_channel_, select_provider_, insert_provider_;
+  Stmt insert_issue_;
+  std::unordered_map<std::string, int64_t> hosts_, channels_, providers_;
+  std::map<const EventSpec*, Stmt> typed_;
+};
+
+}  // namespace treeline::store

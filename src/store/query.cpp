@@ -1,0 +1,53 @@
+#include "store/query.hpp"
+
+#include <fmt/format.h>
+
+namespace treeline::store {
+
+Expected<Table> run_query(Db& db, std::string_view sql) {
+  sqlite3_stmt* raw = nullptr;
+  const char* tail = nullptr;
+  if (sqlite3_prepare_v2(db.get(), sql.data(), static_cast<int>(sql.size()), &raw, &tail) != SQLITE_OK) {
+    Error e = db.error("preparing the query");
+    e.code = ErrorCode::kUsage;
+    return e;
+  }
+  Stmt st(raw);
+  for (const char* p = tail; p && p < sql.data() + sql.size(); ++p) {
+    if (*p == ';' || *p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') continue;
+    if (p[0] == '-' && p + 1 < sql.data() + sql.size() && p[1] == '-') {  // trailing comment line
+      while (p < sql.data() + sql.size() && *p != '\n') ++p;
+      continue;
+    }
+    return Error{ErrorCode::kUsage, "only one SQL statement per query"};
+  }
+  if (!st) return Error{ErrorCode::kUsage, "the query is empty"};
+  Table t;
+  int n = sqlite3_column_count(st.get());
+  for (int i = 0; i < n; ++i) t.columns.emplace_back(sqlite3_column_name(st.get(), i));
+  int rc;
+  while ((rc = st.step()) == SQLITE_ROW) {
+    std::vector<Cell> row(n);
+    for (int i = 0; i < n; ++i) {
+      switch (sqlite3_column_type(st.get(), i)) {
+        case SQLITE_INTEGER: row[i] = st.column_int(i); break;
+        case SQLITE_FLOAT: row[i] = sqlite3_column_double(st.get(), i); break;
+        case SQLITE_NULL: break;
+        case SQLITE_BLOB: {
+          auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(st.get(), i));
+          int len = sqlite3_column_bytes(st.get(), i);
+          std::string hex;
+          for (int k = 0; k < len; ++k) hex += fmt::format("{:02x}", b[k]);
+          row[i] = std::move(hex);
+          break;
+        }
+        default: row[i] = st.column_text(i);
+      }
+    }
+    t.rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) return db.error("running the query");
+  return t;
+}
+
+}  // namespace treeline::store

@@ -1,0 +1,13 @@
+#pragma once
+#include <string_view>
+
+#include "core/table.hpp"
+#include "store/sqlite.hpp"
+
+namespace treeline::store {
+
+// Runs one SQL statement and collects its rows. Several statements are refused: a query is one
+// question, and refusing keeps a stray "; DROP ..." from reaching even a read-only case.
+Expected<Table> run_query(Db& db, std::string_view sql);
+
+}  // namespace treeline::store

@@ -1,0 +1,77 @@
+#include "store/sqlite.hpp"
+
+#include <fmt/format.h>
+
+namespace treeline::store {
+
+void Stmt::bind(int i, const TypedValue& v) {
+  if (auto* n = std::get_if<int64_t>(&v))
+    bind(i, *n);
+  else if (auto* s = std::get_if<std::string>(&v))
+    bind(i, std::string_view(*s));
+  else
+    bind_null(i);
+}
+
+Expected<Db> Db::open(const std::string& path, Mode mode) {
+  Db db;
+  db.path_ = path;
+  int flags = SQLITE_OPEN_NOMUTEX;
+  switch (mode) {
+    case Mode::kReadOnly: flags |= SQLITE_OPEN_READONLY; break;
+    case Mode::kReadWrite: flags |= SQLITE_OPEN_READWRITE; break;
+    case Mode::kCreate: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE; break;
+  }
+  int rc = sqlite3_open_v2(path.c_str(), &db.db_, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db.db_ ? sqlite3_errmsg(db.db_) : sqlite3_errstr(rc);
+    ErrorCode code = rc == SQLITE_CANTOPEN ? ErrorCode::kIo : ErrorCode::kDatabase;
+    return Error{code, fmt::format("{}: cannot open case database: {}", path, msg)};
+  }
+  sqlite3_extended_result_codes(db.db_, 1);
+  // Wait a little for another treeline to finish, then report the lock instead of hanging.
+  sqlite3_busy_timeout(db.db_, 2000);
+  return db;
+}
+
+Error Db::error(std::string_view doing) const {
+  int rc = sqlite3_errcode(db_) & 0xff;
+  std::string msg = sqlite3_errmsg(db_);
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+    return Error{ErrorCode::kLocked,
+                 fmt::format("{}: case database is locked by another process ({})", path_, doing)};
+  if (rc == SQLITE_READONLY)
+    return Error{ErrorCode::kReadOnly,
+                 fmt::format("{}: case database is read-only; cannot {} ({})", path_, doing, msg)};
+  if (rc == SQLITE_NOTADB)
+    return Error{ErrorCode::kSchema, fmt::format("{}: not an SQLite database", path_)};
+  return Error{ErrorCode::kDatabase, fmt::format("{}: {}: {}", path_, doing, msg)};
+}
+
+Status Db::exec(std::string_view sql) {
+  std::string s(sql);
+  char* err = nullptr;
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    sqlite3_free(err);
+    return error("executing SQL");
+  }
+  return ok_status();
+}
+
+Expected<Stmt> Db::prepare(std::string_view sql) {
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &s, nullptr) != SQLITE_OK)
+    return error("preparing SQL");
+  return Stmt(s);
+}
+
+Expected<int64_t> Db::query_int(std::string_view sql) {
+  auto st = prepare(sql);
+  if (!st) return st.error();
+  int rc = st->step();
+  if (rc == SQLITE_ROW) return st->column_int(0);
+  if (rc == SQLITE_DONE) return int64_t{0};
+  return error("querying");
+}
+
+}  // namespace treeline::store

@@ -1,0 +1,90 @@
+#pragma once
+// RAII owners of sqlite3 handles. Failures come back as Error values naming the database.
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/event_catalog.hpp"
+#include "core/expected.hpp"
+
+namespace treeline::store {
+
+class Stmt {
+ public:
+  Stmt() = default;
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Stmt& operator=(Stmt&& o) noexcept {
+    if (this != &o) {
+      sqlite3_finalize(s_);
+      s_ = std::exchange(o.s_, nullptr);
+    }
+    return *this;
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt() { sqlite3_finalize(s_); }
+
+  sqlite3_stmt* get() const { return s_; }
+  explicit operator bool() const { return s_ != nullptr; }
+
+  void bind_null(int i) { sqlite3_bind_null(s_, i); }
+  void bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  void bind(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void bind(int i, const TypedValue& v);
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(s_); }
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  int64_t column_int(int i) const { return sqlite3_column_int64(s_, i); }
+  std::string column_text(int i) const {
+    auto p = sqlite3_column_text(s_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, i)) : std::string();
+  }
+  bool column_is_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+class Db {
+ public:
+  Db() = default;
+  Db(Db&& o) noexcept : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)) {}
+  Db& operator=(Db&& o) noexcept {
+    if (this != &o) {
+      sqlite3_close_v2(db_);
+      db_ = std::exchange(o.db_, nullptr);
+      path_ = std::move(o.path_);
+    }
+    return *this;
+  }
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  ~Db() { sqlite3_close_v2(db_); }
+
+  enum class Mode { kReadOnly, kReadWrite, kCreate };
+  static Expected<Db> open(const std::string& path, Mode mode);
+
+  sqlite3* get() const { return db_; }
+  const std::string& path() const { return path_; }
+
+  Status exec(std::string_view sql);
+  Expected<Stmt> prepare(std::string_view sql);
+  Expected<int64_t> query_int(std::string_view sql);
+  // An Error for the current sqlite error state, classified (locked / read-only / other).
+  Error error(std::string_view doing) const;
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+}  // namespace treeline::store
