@@ -52,7 +52,8 @@ CREATE TABLE providers (
 CREATE TABLE events (
   event_pk    INTEGER PRIMARY KEY,
   source_id   INTEGER NOT NULL REFERENCES sources (source_id),
-  record_id   INTEGER NOT NULL,
+  record_id   INTEGER NOT NULL,  -- EventRecordID
+  file_record INTEGER,           -- the record number in the file when it differs (re-exported logs)
   recovered   INTEGER NOT NULL CONSTRAINT event_recovered_is_bool CHECK (recovered IN (0, 1)),
   host_id     INTEGER NOT NULL REFERENCES hosts (host_id),
   channel_id  INTEGER NOT NULL REFERENCES channels (channel_id),

@@ -15,6 +15,7 @@ SELECT e.event_pk,
        e.event_id,
        e.version,
        e.record_id,
+       e.file_record,
        e.recovered,
        s.path AS source_path,
        s.sha256 AS source_sha256

@@ -55,14 +55,16 @@ int run_ingest(const IngestArgs& a) {
   }));
   bar.finish();
 
+  // stderr says what an analyst must know: failed files and lost records, one line each.
+  // Warnings (recovery fragments, assumed channels) are counted in the table and kept in
+  // the ingest_issues table.
   for (const auto& f : report.files) {
     if (f.status == ingest::FileReport::Status::kFailed) fmt::print(stderr, "treeline: {}\n", f.message);
+    if (f.totals.skipped == 0) continue;
     for (const auto& issue : f.issues)
-      fmt::print(stderr, "treeline: {}: {}: {}{}\n", f.path, issue.location, issue.skipped ? "skipped: " : "",
-                 issue.reason);
-    if (f.issue_count > static_cast<int64_t>(f.issues.size()))
-      fmt::print(stderr, "treeline: {}: {} more issue(s); see the ingest_issues table\n", f.path,
-                 f.issue_count - static_cast<int64_t>(f.issues.size()));
+      if (issue.skipped) fmt::print(stderr, "treeline: {}: {}: skipped: {}\n", f.path, issue.location, issue.reason);
+    fmt::print(stderr, "treeline: {}: {} record(s) skipped in all; `treeline query {} --named ingest_issues` lists them\n",
+               f.path, f.totals.skipped, a.case_path);
   }
 
   double secs = report.elapsed.count();

@@ -49,8 +49,9 @@ const EventSpec* find_event_spec(std::string_view channel, uint32_t event_id);
 
 // A record as every reader hands it over: System header plus named EventData values.
 struct EventRecord {
-  uint64_t record_id = 0;
-  int64_t time = 0;  // FILETIME, UTC
+  uint64_t record_id = 0;    // EventRecordID
+  uint64_t file_record = 0;  // the file's own record number when it differs (re-exports), else 0
+  int64_t time = 0;          // TimeCreated as FILETIME, UTC
   uint32_t event_id = 0;
   int version = -1;  // -1 when the reader could not tell
   bool recovered = false;  // came from a corrupt chunk's recovery, not the normal record list

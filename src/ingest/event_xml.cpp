@@ -9,7 +9,7 @@ namespace treeline::ingest {
 
 Expected<EventXml> parse_event_xml(std::string_view xml) {
   pugi::xml_document doc;
-  auto res = doc.load_buffer(xml.data(), xml.size(), pugi::parse_default | pugi::parse_ws_pcdata_single);
+  auto res = doc.load_buffer(xml.data(), xml.size(), (pugi::parse_default | pugi::parse_ws_pcdata_single) & ~pugi::parse_eol);
   if (!res) return Error{ErrorCode::kBadInput, fmt::format("event XML does not parse: {}", res.description())};
   pugi::xml_node event = doc.child("Event");
   if (!event) return Error{ErrorCode::kBadInput, "event XML has no <Event> element"};
@@ -18,6 +18,8 @@ Expected<EventXml> parse_event_xml(std::string_view xml) {
   out.channel = sys.child("Channel").text().as_string();
   out.computer = sys.child("Computer").text().as_string();
   out.provider = sys.child("Provider").attribute("Name").as_string();
+  out.time_created = sys.child("TimeCreated").attribute("SystemTime").as_string();
+  out.record_id = sys.child("EventRecordID").text().as_string();
   if (pugi::xml_node v = sys.child("Version"); v && *v.text().as_string())
     out.version = v.text().as_int(-1);
   if (pugi::xml_node ed = event.child("EventData")) {

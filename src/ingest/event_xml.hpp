@@ -15,6 +15,8 @@ struct EventXml {
   std::string provider;
   std::string computer;
   int version = -1;
+  std::string time_created;  // TimeCreated/@SystemTime as written
+  std::string record_id;     // EventRecordID as written
   // EventData <Data Name="X">v</Data> pairs, or the leaf elements of UserData's single child.
   std::vector<std::pair<std::string, std::string>> data;
 };

@@ -3,12 +3,14 @@
 #include <fmt/format.h>
 #include <libevtx.h>
 
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <unordered_map>
 
+#include "core/time.hpp"
 #include "ingest/event_xml.hpp"
 
 namespace treeline::ingest {
@@ -70,20 +72,52 @@ bool get_utf8(SizeFn size_fn, GetFn get_fn, std::string& out) {
 
 class Reader {
  public:
-  Reader(const RecordFn& on_record, const IssueFn& on_issue) : on_record_(on_record), on_issue_(on_issue) {}
+  Reader(const RecordFn& on_record, const IssueFn& on_issue, const ReadOptions& options)
+      : on_record_(on_record), on_issue_(on_issue), options_(options) {}
 
   Status read_one(libevtx_record_t* rec, bool recovered, const std::string& where, ReadStats& stats);
+  // Renders every record's XML from now on, because the record headers cannot be trusted.
+  void use_xml_identity() { xml_mode_ = true; }
 
  private:
   Expected<EventXml> render_xml(libevtx_record_t* rec);
+  Status take_xml_identity(const EventXml& xml, EventRecord& r, const std::string& where);
   const RecordFn& on_record_;
   const IssueFn& on_issue_;
+  const ReadOptions& options_;
   // Windows assigns each (provider, event id) to one channel in its manifest, so one XML
   // rendering per pair per file tells the channel of all the others.
   std::unordered_map<std::string, std::string> channel_by_key_;
   std::string last_channel_;
   EventRecord scratch_;
+  bool xml_mode_ = false;
 };
+
+// The record header's number and time are the file's; TimeCreated and EventRecordID are the
+// event's. They agree in a log Windows wrote, but not in a filtered re-export or a forwarded
+// log, where the XML is the truth (it is what Event Viewer and SIEM exports show).
+Status Reader::take_xml_identity(const EventXml& xml, EventRecord& r, const std::string& where) {
+  auto time = iso_to_filetime(xml.time_created);
+  uint64_t id = 0;
+  auto [p, ec] = std::from_chars(xml.record_id.data(), xml.record_id.data() + xml.record_id.size(), id);
+  bool id_ok = ec == std::errc() && p == xml.record_id.data() + xml.record_id.size() && !xml.record_id.empty();
+  bool differs = (time && *time != r.time) || (id_ok && id != r.record_id);
+  if (!differs) return ok_status();
+  if (!xml_mode_) {
+    xml_mode_ = true;
+    auto s = on_issue_({where, fmt::format("record header (record {}, {}) and XML (EventRecordID {}, TimeCreated {}) "
+                                           "disagree; using the XML's values for the rest of this file",
+                                           r.record_id, filetime_to_iso(r.time), xml.record_id, xml.time_created),
+                        false});
+    if (!s) return s;
+  }
+  if (id_ok) {
+    r.file_record = r.record_id;
+    r.record_id = id;
+  }
+  if (time) r.time = *time;
+  return ok_status();
+}
 
 Expected<EventXml> Reader::render_xml(libevtx_record_t* rec) {
   std::string xml;
@@ -106,6 +140,7 @@ Status Reader::read_one(libevtx_record_t* rec, bool recovered, const std::string
     return on_issue_({where, fmt::format("unreadable header: {}", take_error(e)), true});
   }
   r.record_id = record_id;
+  r.file_record = 0;
   r.time = static_cast<int64_t>(written);
   // The qualifiers live in the high 16 bits for classic providers; the event id is the low 16.
   r.event_id = event_id & 0xffff;
@@ -130,24 +165,26 @@ Status Reader::read_one(libevtx_record_t* rec, bool recovered, const std::string
 
   std::optional<EventXml> xml;
   std::string key = fmt::format("{}\x1f{}", r.provider, r.event_id);
-  if (auto it = channel_by_key_.find(key); it != channel_by_key_.end()) {
-    r.channel = it->second;
-  } else {
+  auto known_channel = channel_by_key_.find(key);
+  if (xml_mode_ || known_channel == channel_by_key_.end()) {
     auto x = render_xml(rec);
     ++stats.xml_rendered;
-    if (x && !x->channel.empty()) {
-      r.channel = x->channel;
-      channel_by_key_.emplace(key, r.channel);
-      last_channel_ = r.channel;
-      xml = std::move(x.value());
-    } else {
-      // Without XML the channel can only be the file's: all records of a plain .evtx share it.
-      r.channel = last_channel_.empty() ? "(unknown)" : last_channel_;
-      if (auto s = on_issue_({where, fmt::format("channel unknown ({}); assumed \"{}\"",
-                                                 x ? "XML has no Channel" : x.error().message, r.channel), false});
-          !s)
-        return s;
-    }
+    if (x) xml = std::move(x.value());
+    else if (auto s = on_issue_({where, fmt::format("XML not rendered: {}", x.error().message), false}); !s) return s;
+  }
+  if (xml) {
+    if (auto s = take_xml_identity(*xml, r, where); !s) return s;
+  }
+  if (known_channel != channel_by_key_.end()) {
+    r.channel = known_channel->second;
+  } else if (xml && !xml->channel.empty()) {
+    r.channel = xml->channel;
+    channel_by_key_.emplace(key, r.channel);
+    last_channel_ = r.channel;
+  } else {
+    // Without XML the channel can only be the file's: all records of a plain .evtx share it.
+    r.channel = last_channel_.empty() ? "(unknown)" : last_channel_;
+    if (auto s = on_issue_({where, fmt::format("channel unknown; assumed \"{}\"", r.channel), false}); !s) return s;
   }
 
   r.spec = find_event_spec(r.channel, r.event_id);
@@ -169,6 +206,36 @@ Status Reader::read_one(libevtx_record_t* rec, bool recovered, const std::string
             r.values[i]);
       }
       if (strings_ok) r.names.assign(layout->names.begin(), layout->names.end());
+      if (strings_ok && options_.cross_check_xml) {
+        if (!xml) {
+          auto x = render_xml(rec);
+          ++stats.xml_rendered;
+          if (x) xml = std::move(x.value());
+        }
+        ++stats.cross_checked;
+        std::string diff;
+        if (!xml) diff = "XML did not render";
+        else if (xml->data.size() != r.values.size()) diff = fmt::format("XML has {} values, layout {}", xml->data.size(), r.values.size());
+        for (size_t i = 0; diff.empty() && i < r.values.size(); ++i) {
+          // 4648's older manifest names its 8th value LogonGuid a second time; position wins.
+          bool name_ok = xml->data[i].first == r.names[i] ||
+                         (r.names[i] == "TargetLogonGuid" && xml->data[i].first == "LogonGuid");
+          if (!name_ok || xml->data[i].second != r.values[i])
+            diff = fmt::format("value {}: layout {}='{}', XML {}='{}'", i, r.names[i], r.values[i],
+                               xml->data[i].first, xml->data[i].second);
+        }
+        // In header mode the stored identity comes from the record header: it must be the XML's.
+        if (xml && diff.empty() && iso_to_filetime(xml->time_created) != r.time)
+          diff = fmt::format("stored time {}, XML TimeCreated {}", filetime_to_iso(r.time), xml->time_created);
+        if (xml && diff.empty() && xml->record_id != std::to_string(r.record_id))
+          diff = fmt::format("stored record id {}, XML EventRecordID {}", r.record_id, xml->record_id);
+        if (xml && diff.empty() && !recovered && xml->version != layout->version)
+          diff = fmt::format("layout version {}, XML version {}", layout->version, xml->version);
+        if (!diff.empty()) {
+          ++stats.cross_check_mismatches;
+          if (auto s = on_issue_({where, "cross-check: " + diff, false}); !s) return s;
+        }
+      }
     }
     if (!strings_ok) {
       // Unknown layout (a newer version, a vendor variation): take the names from the XML.
@@ -195,10 +262,48 @@ Status Reader::read_one(libevtx_record_t* rec, bool recovered, const std::string
   } else if (r.spec) {
     r.version = r.spec->layouts.empty() ? -1 : r.spec->layouts.front().version;
   }
-  if (xml && xml->version >= 0) r.version = xml->version;
+  // A matched layout knows its version; a recovered record's XML may carry damaged bytes there.
+  if (xml && xml->version >= 0 && r.version < 0 && r.spec) r.version = xml->version;
 
   if (recovered) ++stats.recovered; else ++stats.normal;
   return on_record_(r);
+}
+
+// Samples the first and last records: if any header disagrees with its XML, the file is a
+// re-export, and every record's XML is rendered so no record carries the export's numbering.
+bool headers_disagree_with_xml(libevtx_file_t* file) {
+  libevtx_error_t* e = nullptr;
+  int n = 0;
+  if (libevtx_file_get_number_of_records(file, &n, &e) != 1) {
+    take_error(e);
+    return false;
+  }
+  constexpr int kSample = 4;
+  for (int i = 0; i < n; ++i) {
+    if (i == kSample && n > 2 * kSample) i = n - kSample;
+    libevtx_record_t* raw = nullptr;
+    if (libevtx_file_get_record_by_index(file, i, &raw, &e) != 1) {
+      take_error(e);
+      continue;
+    }
+    RecordPtr rec(raw);
+    uint64_t id = 0, written = 0;
+    if (libevtx_record_get_identifier(raw, &id, &e) != 1 || libevtx_record_get_written_time(raw, &written, &e) != 1) {
+      take_error(e);
+      continue;
+    }
+    std::string text;
+    if (!get_utf8([&](size_t* s, libevtx_error_t** er) { return libevtx_record_get_utf8_xml_string_size(raw, s, er); },
+                  [&](uint8_t* b, size_t s, libevtx_error_t** er) { return libevtx_record_get_utf8_xml_string(raw, b, s, er); },
+                  text))
+      continue;
+    auto xml = parse_event_xml(text);
+    if (!xml) continue;
+    auto time = iso_to_filetime(xml->time_created);
+    if ((time && *time != static_cast<int64_t>(written)) || (!xml->record_id.empty() && xml->record_id != std::to_string(id)))
+      return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -210,7 +315,8 @@ bool has_evtx_signature(const std::string& path) {
   return std::memcmp(sig, "ElfFile\0", 8) == 0;
 }
 
-Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue) {
+Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue,
+                                     const ReadOptions& options) {
   libevtx_error_t* e = nullptr;
   libevtx_file_t* raw = nullptr;
   if (libevtx_file_initialize(&raw, &e) != 1)
@@ -229,7 +335,8 @@ Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& o
   stats.corrupted = libevtx_file_is_corrupted(file.get(), &e) == 1;
   if (e) libevtx_error_free(&e);
 
-  Reader reader(on_record, on_issue);
+  Reader reader(on_record, on_issue, options);
+  if (headers_disagree_with_xml(file.get())) reader.use_xml_identity();
   int normal = 0, recovered = 0;
   if (libevtx_file_get_number_of_records(file.get(), &normal, &e) != 1) {
     return Error{ErrorCode::kBadInput, fmt::format("{}: libevtx cannot count records: {}", path, take_error(e))};

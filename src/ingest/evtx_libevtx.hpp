@@ -22,6 +22,14 @@ struct ReadStats {
   int64_t fragments = 0;     // recovery candidates in free space that did not parse
   int64_t xml_rendered = 0;  // records whose XML had to be rendered (unknown layout or channel)
   bool corrupted = false;    // libevtx flagged the file as corrupted
+  int64_t cross_checked = 0; // positional records compared with their XML (ReadOptions)
+  int64_t cross_check_mismatches = 0;
+};
+
+struct ReadOptions {
+  // Render the XML of every positionally named record too, and report any difference in names
+  // or values as an issue. Slow; for tests and `ingest --verify`.
+  bool cross_check_xml = false;
 };
 
 using RecordFn = std::function<Status(EventRecord&)>;  // an Error stops the file
@@ -29,7 +37,8 @@ using IssueFn = std::function<Status(const ReadIssue&)>;
 
 // Reads the normal records, then the recovered ones. Known events get named EventData values:
 // positionally for a known (event id, number of values) layout, otherwise by name from XML.
-Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue);
+Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue,
+                                     const ReadOptions& options = {});
 
 // First 8 bytes are "ElfFile\0".
 bool has_evtx_signature(const std::string& path);

@@ -122,7 +122,8 @@ Status Ingester::ingest_file(const std::string& path, FileReport& rep, IngestRep
   store::SourceTotals& t = rep.totals;
   auto on_issue = [&](const ReadIssue& issue) -> Status {
     ++rep.issue_count;
-    if (rep.issues.size() < kIssuesInReport) rep.issues.push_back(issue);
+    // Keep the first lost records for the report; warnings are only counted there.
+    if (issue.skipped && rep.issues.size() < kIssuesInReport) rep.issues.push_back(issue);
     return writer_.add_issue(issue.location, issue.skipped ? "skipped" : "warning", issue.reason);
   };
   auto on_record = [&](EventRecord& r) -> Status {

@@ -28,7 +28,7 @@ struct FileReport {
   std::string message;  // why it failed, or where it already is
   store::SourceTotals totals;
   ReadStats read;
-  std::vector<ReadIssue> issues;  // the first few, for the report; all are in ingest_issues
+  std::vector<ReadIssue> issues;  // the first few skipped records; every issue is in ingest_issues
   int64_t issue_count = 0;
 };
 

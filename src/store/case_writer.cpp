@@ -114,7 +114,7 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   if (auto s = prepare_into(db_, insert_provider_, "INSERT INTO providers (name) VALUES (?)"); !s) return s.error();
   if (auto s = prepare_into(db_, insert_event_,
                             "INSERT OR IGNORE INTO events (source_id, record_id, recovered, host_id, channel_id, "
-                            "provider_id, event_id, version, time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                            "provider_id, event_id, version, time, file_record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       !s)
     return s.error();
 
@@ -142,6 +142,7 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   ev.bind(7, int64_t{r.event_id});
   if (r.version >= 0) ev.bind(8, int64_t{r.version}); else ev.bind_null(8);
   ev.bind(9, r.time);
+  if (r.file_record != 0) ev.bind(10, static_cast<int64_t>(r.file_record)); else ev.bind_null(10);
   if (ev.step() != SQLITE_DONE) return db_.error("inserting an event");
   if (sqlite3_changes(db_.get()) == 0) return AddResult::kDuplicate;
   int64_t event_pk = sqlite3_last_insert_rowid(db_.get());

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Ingest benchmark: treeline ingest vs evtxexport -f xml on the same large EVTX, same run.
+
+Builds a large EVTX from real chunks (tools/make_big_evtx.py), then times each tool and reads
+its peak memory (ru_maxrss of the child). The machine is noisy: compare the ratios.
+
+usage: bench/ingest_bench.py [--records N] [--treeline BUILD/src/cli/treeline] [--repeat K]
+"""
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run(cmd, stdout=subprocess.DEVNULL):
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - start
+    code = os.waitstatus_to_exitcode(status)
+    return elapsed, usage.ru_maxrss / 1024.0, code
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=300_000)
+    ap.add_argument("--source", default=os.path.join(ROOT, "..", "shared", "data", "evtx-rs", "security.evtx"))
+    ap.add_argument("--treeline", default=os.path.join(ROOT, "build", "src", "cli", "treeline"))
+    ap.add_argument("--out", default=os.path.join(HERE, "out"))
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+    if not os.path.exists(args.source):
+        sys.exit(f"source log not found: {args.source} (clone treeline beside shared/)")
+    os.makedirs(args.out, exist_ok=True)
+    big = os.path.join(args.out, f"big-{args.records}.evtx")
+    if not os.path.exists(big):
+        subprocess.check_call([sys.executable, os.path.join(ROOT, "tools", "make_big_evtx.py"), args.source, big,
+                               "--records", str(args.records)])
+    size_mb = os.path.getsize(big) / 1e6
+    # Warm the page cache so the first tool is not charged for the disk.
+    with open(big, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+    results = {}
+    for _ in range(args.repeat):
+        case = os.path.join(args.out, "bench-case.db")
+        if os.path.exists(case):
+            os.remove(case)
+        t, rss, code = run([args.treeline, "ingest", "-q", case, big])
+        if code not in (0, 3):
+            sys.exit(f"treeline ingest failed with exit code {code}")
+        results.setdefault("treeline ingest (libevtx)", []).append((t, rss))
+        t, rss, code = run(["evtxexport", "-f", "xml", big])
+        results.setdefault("evtxexport -f xml", []).append((t, rss))
+
+    print(f"file: {big} ({args.records} records, {size_mb:.0f} MB)")
+    print(f"{'tool':32} {'seconds':>8} {'records/s':>10} {'MB/s':>7} {'peak MB':>8}")
+    best = {}
+    for name, runs in results.items():
+        t, rss = min(runs)
+        best[name] = t
+        print(f"{name:32} {t:8.2f} {args.records / t:10.0f} {size_mb / t:7.1f} {max(r for _, r in runs):8.1f}")
+    base = best["evtxexport -f xml"]
+    print(f"ratio treeline/evtxexport throughput: {base / best['treeline ingest (libevtx)']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

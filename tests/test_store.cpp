@@ -1,0 +1,153 @@
+#include <catch2/catch.hpp>
+
+#include "core/time.hpp"
+#include "store/case_db.hpp"
+#include "store/case_writer.hpp"
+#include "store/named_queries.hpp"
+#include "store/query.hpp"
+#include "support.hpp"
+
+using namespace treeline;
+
+namespace {
+
+EventRecord logon_record(uint64_t record_id, int64_t time) {
+  EventRecord r;
+  r.record_id = record_id;
+  r.time = time;
+  r.event_id = 4624;
+  r.channel = "Security";
+  r.provider = "Microsoft-Windows-Security-Auditing";
+  r.computer = "WS01.corp.local";
+  r.spec = find_event_spec(r.channel, r.event_id);
+  const LayoutSpec* l = r.spec->layout_for(20);
+  r.names.assign(l->names.begin(), l->names.end());
+  r.values.assign(20, "-");
+  r.values[7] = "0x9f2a1";
+  r.values[8] = "10";
+  r.values[18] = "203.0.113.7";
+  return r;
+}
+
+store::SourceInfo source(const std::string& sha_char) {
+  store::SourceInfo s;
+  s.path = "/evidence/Security.evtx";
+  s.size = 1;
+  s.sha256 = std::string(64, sha_char[0]);
+  s.reader = "test";
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("Schema files apply in order and set user_version", "[store][schema]") {
+  const auto& m = store::migrations();
+  REQUIRE(m.size() >= 2);
+  for (size_t i = 0; i < m.size(); ++i) CHECK(m[i].version == static_cast<int>(i) + 1);
+  test::TempDir dir;
+  auto db = store::open_case_for_write(dir.file("c.db"));
+  REQUIRE(db.ok());
+  CHECK(*db->query_int("PRAGMA user_version") == store::latest_schema_version());
+  CHECK(*db->query_int("PRAGMA application_id") == store::kApplicationId);
+  // Opening again applies nothing twice.
+  auto again = store::open_case_for_write(dir.file("c.db"));
+  REQUIRE(again.ok());
+}
+
+TEST_CASE("A newer or foreign database is refused with a clear message", "[store][schema]") {
+  test::TempDir dir;
+  {
+    auto db = store::open_case_for_write(dir.file("newer.db"));
+    REQUIRE(db.ok());
+    REQUIRE(db->exec("PRAGMA user_version = 999").ok());
+  }
+  auto newer = store::open_case_for_write(dir.file("newer.db"));
+  REQUIRE_FALSE(newer.ok());
+  CHECK(newer.error().code == ErrorCode::kSchema);
+  CHECK_THAT(newer.error().message, Catch::Contains("newer treeline") && Catch::Contains("999"));
+  CHECK_FALSE(store::open_case_read_only(dir.file("newer.db")).ok());
+
+  {
+    auto db = store::Db::open(dir.file("foreign.db"), store::Db::Mode::kCreate);
+    REQUIRE(db.ok());
+    REQUIRE(db->exec("CREATE TABLE moz_places (id INTEGER)").ok());
+  }
+  auto foreign = store::open_case_for_write(dir.file("foreign.db"));
+  REQUIRE_FALSE(foreign.ok());
+  CHECK_THAT(foreign.error().message, Catch::Contains("not a treeline case"));
+  auto foreign_ro = store::open_case_read_only(dir.file("foreign.db"));
+  REQUIRE_FALSE(foreign_ro.ok());
+  CHECK_THAT(foreign_ro.error().message, Catch::Contains("foreign.db"));
+}
+
+TEST_CASE("The same record from two sources is stored once", "[store]") {
+  test::TempDir dir;
+  auto db = store::open_case_for_write(dir.file("c.db"));
+  REQUIRE(db.ok());
+  store::CaseWriter w(*db);
+  REQUIRE(w.begin_source(source("a")).ok());
+  CHECK(*w.add(logon_record(1, 133064471216762812)) == store::AddResult::kAdded);
+  CHECK(*w.add(logon_record(2, 133064471216762813)) == store::AddResult::kAdded);
+  REQUIRE(w.commit_source({}, true).ok());
+  REQUIRE(w.begin_source(source("b")).ok());
+  CHECK(*w.add(logon_record(2, 133064471216762813)) == store::AddResult::kDuplicate);
+  // Same record id at another time: the log was cleared and numbering restarted.
+  CHECK(*w.add(logon_record(2, 133064471216762999)) == store::AddResult::kAdded);
+  REQUIRE(w.commit_source({}, true).ok());
+  CHECK(*db->query_int("SELECT count(*) FROM events") == 3);
+  CHECK(*db->query_int("SELECT count(*) FROM sec_logon") == 3);
+  CHECK(*db->query_int("SELECT count(DISTINCT host_id) FROM events") == 1);
+  auto t = store::run_query(*db, "SELECT logon_id, logon_type, ip_address, host_short FROM logons LIMIT 1");
+  REQUIRE(t.ok());
+  CHECK(std::get<int64_t>(t->rows[0][0]) == 0x9f2a1);
+  CHECK(std::get<int64_t>(t->rows[0][1]) == 10);
+  CHECK(std::get<std::string>(t->rows[0][2]) == "203.0.113.7");
+  CHECK(std::get<std::string>(t->rows[0][3]) == "ws01");
+}
+
+TEST_CASE("A rolled-back source leaves no rows", "[store]") {
+  test::TempDir dir;
+  auto db = store::open_case_for_write(dir.file("c.db"));
+  REQUIRE(db.ok());
+  store::CaseWriter w(*db);
+  REQUIRE(w.begin_source(source("c")).ok());
+  REQUIRE(w.add(logon_record(1, 133064471216762812)).ok());
+  w.rollback_source();
+  CHECK(*db->query_int("SELECT count(*) FROM events") == 0);
+  CHECK(*db->query_int("SELECT count(*) FROM sources") == 0);
+  CHECK(*db->query_int("SELECT count(*) FROM hosts") == 0);
+  // The writer's caches forgot the rolled-back host: the next insert recreates it.
+  REQUIRE(w.begin_source(source("c")).ok());
+  CHECK(*w.add(logon_record(1, 133064471216762812)) == store::AddResult::kAdded);
+  REQUIRE(w.commit_source({}, true).ok());
+  CHECK(*db->query_int("SELECT count(*) FROM events e JOIN hosts h USING (host_id)") == 1);
+}
+
+TEST_CASE("Read-only cases refuse writes; queries are one statement", "[store]") {
+  test::TempDir dir;
+  { REQUIRE(store::open_case_for_write(dir.file("c.db")).ok()); }
+  auto db = store::open_case_read_only(dir.file("c.db"));
+  REQUIRE(db.ok());
+  auto del = store::run_query(*db, "DELETE FROM sources");
+  REQUIRE_FALSE(del.ok());
+  CHECK_THAT(del.error().message, Catch::Contains("read-only") || Catch::Contains("readonly"));
+  auto two = store::run_query(*db, "SELECT 1; SELECT 2");
+  REQUIRE_FALSE(two.ok());
+  CHECK(store::run_query(*db, "SELECT 1; -- trailing comment\n").ok());
+  CHECK_FALSE(store::open_case_read_only(dir.file("missing.db")).ok());
+}
+
+TEST_CASE("Every named query runs on an empty case", "[store][queries]") {
+  test::TempDir dir;
+  { REQUIRE(store::open_case_for_write(dir.file("c.db")).ok()); }
+  auto db = store::open_case_read_only(dir.file("c.db"));
+  REQUIRE(db.ok());
+  REQUIRE(store::named_queries().size() >= 5);
+  for (const auto& q : store::named_queries()) {
+    INFO(q.name);
+    CHECK_FALSE(q.summary.empty());
+    auto t = store::run_query(*db, q.sql);
+    CHECK(t.ok());
+    if (!t.ok()) WARN(t.error().message);
+  }
+}

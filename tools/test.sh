@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Command B: install what is missing, build, and run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/deps.sh
+bash tools/build.sh
+cd build
+ctest -j2 --output-on-failure
