@@ -5,6 +5,7 @@
 
 #include "cli/command.hpp"
 #include "cli/progress.hpp"
+#include "graph/builder.hpp"
 #include "ingest/ingester.hpp"
 #include "store/case_db.hpp"
 
@@ -15,6 +16,7 @@ struct IngestArgs {
   std::string case_path;
   std::vector<std::string> inputs;
   bool quiet = false;
+  bool rebuild_graph = false;
   std::string format;
 };
 
@@ -91,6 +93,19 @@ int run_ingest(const IngestArgs& a) {
     if (format == report::Format::kTable) std::cout << "\n";
     if (format == report::Format::kTable) report::write_table(std::cout, events_table(report), format);
   }
+  // The graph is rebuilt over the whole case, so links can use processes from earlier runs.
+  if (report.records_added() > 0 || a.rebuild_graph) {
+    auto g = unwrap(graph::build_graph(db));
+    if (format == report::Format::kTable) {
+      std::string methods, reasons;
+      for (const auto& [m, n] : g.links_by_method) methods += fmt::format("{}{} {}", methods.empty() ? "" : ", ", n, m);
+      for (const auto& [r, n] : g.orphans_by_reason) reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", n, r);
+      fmt::print("\nProcess graph: {} processes ({} seen by both 4688 and Sysmon), {} placeholder parents, {} logon sessions.\n"
+                 "Parent links: {}.{}\n",
+                 g.processes, g.merged, g.placeholders, g.sessions, methods.empty() ? "none" : methods,
+                 reasons.empty() ? "" : fmt::format(" Orphans: {}.", reasons));
+    }
+  }
   if (report.files_failed() > 0) return kExitError;
   if (report.records_skipped() > 0) return kExitSkipped;
   return kExitOk;
@@ -104,6 +119,7 @@ void register_ingest(CLI::App& app) {
   sub->add_option("CASE.db", args->case_path, "Case database (created if missing)")->required();
   sub->add_option("PATH", args->inputs, "EVTX files or folders of them")->required();
   sub->add_flag("-q,--quiet", args->quiet, "No progress bar");
+  sub->add_flag("--rebuild-graph", args->rebuild_graph, "Rebuild the process graph even when nothing new was added");
   add_format_option(*sub, args->format);
   sub->callback([args] { exit_code() = run_ingest(*args); });
 }

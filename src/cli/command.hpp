@@ -37,6 +37,8 @@ int& exit_code();
 void register_ingest(CLI::App& app);
 void register_query(CLI::App& app);
 void register_stats(CLI::App& app);
+void register_tree(CLI::App& app);
+void register_sessions(CLI::App& app);
 
 // --format table|csv|json, shared by the verbs that print rows.
 CLI::Option* add_format_option(CLI::App& sub, std::string& format);

@@ -40,6 +40,8 @@ int main(int argc, char** argv) {
   register_ingest(app);
   register_query(app);
   register_stats(app);
+  register_tree(app);
+  register_sessions(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -4,7 +4,7 @@
 
 namespace treeline::store {
 
-Expected<Table> run_query(Db& db, std::string_view sql) {
+Expected<Table> run_query(Db& db, std::string_view sql, const std::vector<Cell>& params) {
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
   if (sqlite3_prepare_v2(db.get(), sql.data(), static_cast<int>(sql.size()), &raw, &tail) != SQLITE_OK) {
@@ -22,6 +22,13 @@ Expected<Table> run_query(Db& db, std::string_view sql) {
     return Error{ErrorCode::kUsage, "only one SQL statement per query"};
   }
   if (!st) return Error{ErrorCode::kUsage, "the query is empty"};
+  for (size_t i = 0; i < params.size(); ++i) {
+    int at = static_cast<int>(i) + 1;
+    if (auto* n = std::get_if<int64_t>(&params[i])) st.bind(at, *n);
+    else if (auto* d = std::get_if<double>(&params[i])) sqlite3_bind_double(st.get(), at, *d);
+    else if (auto* t = std::get_if<std::string>(&params[i])) st.bind(at, std::string_view(*t));
+    else st.bind_null(at);
+  }
   Table t;
   int n = sqlite3_column_count(st.get());
   for (int i = 0; i < n; ++i) t.columns.emplace_back(sqlite3_column_name(st.get(), i));

@@ -1,5 +1,6 @@
 #pragma once
 #include <string_view>
+#include <vector>
 
 #include "core/table.hpp"
 #include "store/sqlite.hpp"
@@ -8,6 +9,6 @@ namespace treeline::store {
 
 // Runs one SQL statement and collects its rows. Several statements are refused: a query is one
 // question, and refusing keeps a stray "; DROP ..." from reaching even a read-only case.
-Expected<Table> run_query(Db& db, std::string_view sql);
+Expected<Table> run_query(Db& db, std::string_view sql, const std::vector<Cell>& params = {});
 
 }  // namespace treeline::store

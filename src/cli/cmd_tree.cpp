@@ -1,0 +1,74 @@
+// treeline tree CASE.db [filters]
+#include <fmt/format.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/command.hpp"
+#include "core/text.hpp"
+#include "core/time.hpp"
+#include "report/tree.hpp"
+#include "store/case_db.hpp"
+
+namespace treeline::cli {
+namespace {
+
+struct TreeArgs {
+  std::string case_path, host, process, at, logon, from, to, format;
+  int64_t pid = -1;
+  bool ancestors = false, descendants = false, full = false;
+};
+
+int64_t parse_time(const std::string& flag, const std::string& value) {
+  auto t = iso_to_filetime(value);
+  if (!t) throw CliError(kExitUsage, fmt::format("{}: '{}' is not an ISO 8601 time (2022-08-31T19:18:41Z)", flag, value));
+  return *t;
+}
+
+int run_tree(const TreeArgs& a) {
+  auto format = to_format(a.format);
+  report::TreeOptions o;
+  o.host = a.host;
+  o.process_key = a.process;
+  if (a.pid >= 0) o.pid = a.pid;
+  if (!a.at.empty()) o.at = parse_time("--at", a.at);
+  if (!a.from.empty()) o.from = parse_time("--from", a.from);
+  if (!a.to.empty()) o.to = parse_time("--to", a.to);
+  if (!a.logon.empty()) {
+    o.logon_id = parse_windows_int(a.logon);
+    if (!o.logon_id) throw CliError(kExitUsage, fmt::format("--logon: '{}' is not a LogonId (0x3e7 or 999)", a.logon));
+  }
+  o.ancestors_only = a.ancestors;
+  o.descendants_only = a.descendants;
+  if (!a.full && isatty(STDOUT_FILENO)) {
+    struct winsize ws {};
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) o.width = ws.ws_col;
+  }
+  auto db = unwrap(store::open_case_read_only(a.case_path));
+  size_t shown = unwrap(report::write_tree(std::cout, db, o, format));
+  if (shown == 0 && format == report::Format::kTable) fmt::print(stderr, "treeline: no process matches\n");
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_tree(CLI::App& app) {
+  auto a = std::make_shared<TreeArgs>();
+  auto* sub = app.add_subcommand("tree", "Show process trees (like pstree), with users, logons and command lines");
+  sub->add_option("CASE.db", a->case_path, "Case database")->required();
+  sub->add_option("--host", a->host, "Only this host (short or full name)");
+  sub->add_option("--process", a->process, "The tree around this process key");
+  sub->add_option("--pid", a->pid, "The tree around the process with this PID at --at");
+  sub->add_option("--at", a->at, "Time for --pid (ISO 8601 UTC)");
+  sub->add_option("--logon", a->logon, "Only processes of this LogonId (0x...)");
+  sub->add_option("--from", a->from, "Only processes started at or after this time");
+  sub->add_option("--to", a->to, "Only processes started at or before this time");
+  sub->add_flag("--ancestors", a->ancestors, "With --process/--pid: only its ancestors");
+  sub->add_flag("--descendants", a->descendants, "With --process/--pid: only its descendants");
+  sub->add_flag("--full", a->full, "Do not cut lines to the terminal width");
+  add_format_option(*sub, a->format);
+  sub->callback([a] { exit_code() = run_tree(*a); });
+}
+
+}  // namespace treeline::cli

@@ -1,0 +1,285 @@
+#include "report/tree.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+#include <vector>
+
+#include "core/text.hpp"
+#include "core/time.hpp"
+#include "graph/process_graph.hpp"
+#include "store/query.hpp"
+
+namespace treeline::report {
+namespace {
+
+struct Node {
+  std::string key, host, image, command_line, user, integrity, source, parent_key, method, orphan_reason, start_iso,
+      session_key, elevation;
+  int64_t pid = 0;
+  std::optional<int64_t> start, logon_id, logon_type;
+  std::optional<double> confidence;
+  int64_t candidates = 0;
+};
+
+std::string text(const Cell& c) { return cell_text(c); }
+std::optional<int64_t> integer(const Cell& c) {
+  if (auto* i = std::get_if<int64_t>(&c)) return *i;
+  return std::nullopt;
+}
+
+std::string_view base_name(std::string_view path) {
+  auto p = path.find_last_of("\\/");
+  return p == std::string_view::npos ? path : path.substr(p + 1);
+}
+
+// "2022-08-31T19:18:41.6762812Z" -> "2022-08-31 19:18:41.676"
+std::string short_time(const std::optional<int64_t>& ft) {
+  if (!ft) return std::string(23, ' ');
+  std::string iso = filetime_to_iso(*ft);
+  return iso.substr(0, 10) + " " + iso.substr(11, 12);
+}
+
+const char* logon_type_name(int64_t t) {
+  switch (t) {
+    case 0: return "system";
+    case 2: return "interactive";
+    case 3: return "network";
+    case 4: return "batch";
+    case 5: return "service";
+    case 7: return "unlock";
+    case 8: return "net-cleartext";
+    case 9: return "new-creds";
+    case 10: return "rdp";
+    case 11: return "cached";
+    default: return "other";
+  }
+}
+
+std::string describe(const Node& n) {
+  if (n.source == "placeholder")
+    return fmt::format("{:>23} {:>6} {} [not in log: {}]", "?", n.pid, n.image.empty() ? "?" : std::string(base_name(n.image)),
+                       n.orphan_reason.empty() ? "unknown" : n.orphan_reason);
+  std::string s = fmt::format("{} {:>6} {}", short_time(n.start), n.pid, base_name(n.image));
+  if (!n.user.empty()) s += "  " + n.user;
+  if (n.logon_type) s += fmt::format("  {}", logon_type_name(*n.logon_type));
+  if (!n.integrity.empty()) s += "  " + n.integrity;
+  if (n.confidence && *n.confidence < 0.9 && n.method != "placeholder")
+    s += fmt::format("  [~link {:.2f}, {} candidates]", *n.confidence, n.candidates);
+  if (!n.command_line.empty()) {
+    std::string cmd = n.command_line;
+    for (char& c : cmd)
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    s += "  " + cmd;
+  }
+  return s;
+}
+
+std::string cut_to(const std::string& line, size_t width) {
+  if (width == 0 || display_width(line) <= width) return line;
+  size_t cols = 0, i = 0;
+  for (; i < line.size(); ++i)
+    if ((static_cast<unsigned char>(line[i]) & 0xc0) != 0x80) {
+      if (cols + 1 == width) break;
+      ++cols;
+    }
+  return line.substr(0, i) + "…";
+}
+
+nlohmann::ordered_json to_json(const Node& n) {
+  nlohmann::ordered_json j;
+  j["process_key"] = n.key;
+  j["host"] = n.host;
+  j["pid"] = n.pid;
+  j["image"] = n.image;
+  j["command_line"] = n.command_line;
+  j["start_time"] = n.start_iso.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(n.start_iso);
+  j["user_name"] = n.user;
+  j["logon_id"] = n.logon_id ? nlohmann::ordered_json(fmt::format("0x{:x}", *n.logon_id)) : nlohmann::ordered_json();
+  j["logon_type"] = n.logon_type ? nlohmann::ordered_json(*n.logon_type) : nlohmann::ordered_json();
+  j["integrity_level"] = n.integrity;
+  j["source"] = n.source;
+  j["link_method"] = n.method.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(n.method);
+  j["link_confidence"] = n.confidence ? nlohmann::ordered_json(*n.confidence) : nlohmann::ordered_json();
+  j["orphan_reason"] = n.orphan_reason.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(n.orphan_reason);
+  j["session_key"] = n.session_key;
+  return j;
+}
+
+}  // namespace
+
+Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions& o, Format format) {
+  std::string sql =
+      "SELECT process_key, host, pid, image, command_line, start_ft, start_time, user_name, logon_id, logon_type, "
+      "integrity_level, source, parent_key, link_method, link_confidence, link_candidates, orphan_reason, "
+      "session_key, elevation FROM process_tree";
+  sql += " WHERE (?1 = '' OR host = ?1) ORDER BY host, start_ft IS NULL, start_ft, process_key";
+  auto table = store::run_query(db, sql, {host_short_name(o.host)});
+  if (!table) return table.error();
+
+  std::vector<Node> nodes;
+  std::unordered_map<std::string, size_t> index;
+  for (const auto& r : table->rows) {
+    Node n;
+    n.key = text(r[0]);
+    n.host = text(r[1]);
+    n.pid = integer(r[2]).value_or(0);
+    n.image = text(r[3]);
+    n.command_line = text(r[4]);
+    n.start = integer(r[5]);
+    n.start_iso = text(r[6]);
+    n.user = text(r[7]);
+    n.logon_id = integer(r[8]);
+    n.logon_type = integer(r[9]);
+    n.integrity = text(r[10]);
+    n.source = text(r[11]);
+    n.parent_key = text(r[12]);
+    n.method = text(r[13]);
+    if (auto* d = std::get_if<double>(&r[14])) n.confidence = *d;
+    else if (auto i = integer(r[14])) n.confidence = static_cast<double>(*i);
+    n.candidates = integer(r[15]).value_or(0);
+    n.orphan_reason = text(r[16]);
+    n.session_key = text(r[17]);
+    n.elevation = text(r[18]);
+    index.emplace(n.key, nodes.size());
+    nodes.push_back(std::move(n));
+  }
+  // A placeholder's reason is the one its child links carry.
+  for (const Node& n : nodes)
+    if (n.method == "placeholder")
+      if (auto p = index.find(n.parent_key); p != index.end() && nodes[p->second].orphan_reason.empty())
+        nodes[p->second].orphan_reason = n.orphan_reason;
+  graph::ProcessGraph g(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    if (auto p = index.find(nodes[i].parent_key); !nodes[i].parent_key.empty() && p != index.end()) g.add_link(p->second, i);
+
+  // Which processes to show.
+  std::vector<bool> keep(nodes.size(), true);
+  std::vector<size_t> targets;
+  if (!o.process_key.empty()) {
+    auto it = index.find(o.process_key);
+    if (it == index.end()) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", o.process_key)};
+    targets.push_back(it->second);
+  } else if (o.pid) {
+    if (!o.at) return Error{ErrorCode::kUsage, "--pid needs --at TIME: PIDs are reused"};
+    std::optional<size_t> best;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const Node& n = nodes[i];
+      if (n.pid != *o.pid || !n.start || *n.start > *o.at) continue;
+      if (!best || *nodes[*best].start < *n.start) best = i;
+    }
+    if (!best) return Error{ErrorCode::kUsage, fmt::format("no process with PID {} had started by then", *o.pid)};
+    targets.push_back(*best);
+  }
+  if (!targets.empty()) {
+    keep.assign(nodes.size(), false);
+    for (size_t t : targets) {
+      keep[t] = true;
+      if (!o.descendants_only)
+        for (size_t a : g.ancestors(t)) keep[a] = true;
+      if (!o.ancestors_only)
+        for (size_t d : g.descendants(t)) keep[d] = true;
+    }
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = nodes[i];
+    if (o.logon_id && n.logon_id != o.logon_id) keep[i] = false;
+    if (o.from && (!n.start || *n.start < *o.from)) keep[i] = false;
+    if (o.to && (!n.start || *n.start > *o.to)) keep[i] = false;
+  }
+  // A placeholder is shown when one of the processes shown is its child.
+  if (o.logon_id || o.from || o.to)
+    for (size_t i = 0; i < nodes.size(); ++i)
+      if (nodes[i].source == "placeholder")
+        for (size_t c : g.children(i))
+          if (keep[c] && nodes[c].source != "placeholder") keep[i] = true;
+
+  std::vector<size_t> roots;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (!keep[i]) continue;
+    auto p = g.parent(i);
+    if (!p || !keep[*p]) roots.push_back(i);
+  }
+  auto sort_key = [&](size_t i) {
+    // Placeholders sort by their first child's start.
+    std::optional<int64_t> t = nodes[i].start;
+    if (!t)
+      for (size_t c : g.children(i))
+        if (keep[c] && nodes[c].start && (!t || *nodes[c].start < *t)) t = nodes[c].start;
+    return std::make_tuple(nodes[i].host, t.value_or(INT64_MAX), nodes[i].key);
+  };
+  auto by_time = [&](size_t a, size_t b) { return sort_key(a) < sort_key(b); };
+  std::sort(roots.begin(), roots.end(), by_time);
+  auto kept_children = [&](size_t v) {
+    std::vector<size_t> kids;
+    for (size_t c : g.children(v))
+      if (keep[c]) kids.push_back(c);
+    std::sort(kids.begin(), kids.end(), by_time);
+    return kids;
+  };
+
+  size_t shown = 0;
+  if (format == Format::kJson) {
+    // Recursion depth is the tree's depth; the graph builder guarantees a forest.
+    std::function<nlohmann::ordered_json(size_t)> build = [&](size_t v) {
+      nlohmann::ordered_json j = to_json(nodes[v]);
+      ++shown;
+      nlohmann::ordered_json kids = nlohmann::ordered_json::array();
+      for (size_t c : kept_children(v)) kids.push_back(build(c));
+      j["children"] = std::move(kids);
+      return j;
+    };
+    nlohmann::ordered_json forest = nlohmann::ordered_json::array();
+    for (size_t r : roots) forest.push_back(build(r));
+    out << forest.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return shown;
+  }
+  if (format == Format::kCsv) {
+    Table t;
+    t.columns = {"depth", "process_key", "parent_key", "host", "pid", "image", "start_time", "user_name",
+                 "logon_type", "integrity_level", "source", "link_method", "link_confidence", "orphan_reason",
+                 "command_line"};
+    struct Item { size_t v; int depth; };
+    std::vector<Item> stack;
+    for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.push_back({*it, 0});
+    while (!stack.empty()) {
+      auto [v, depth] = stack.back();
+      stack.pop_back();
+      const Node& n = nodes[v];
+      t.rows.push_back({int64_t{depth}, n.key, n.parent_key, n.host, n.pid, n.image, n.start_iso, n.user,
+                        n.logon_type ? Cell{*n.logon_type} : Cell{}, n.integrity, n.source, n.method,
+                        n.confidence ? Cell{*n.confidence} : Cell{}, n.orphan_reason, n.command_line});
+      ++shown;
+      auto kids = kept_children(v);
+      for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.push_back({*it, depth + 1});
+    }
+    write_table(out, t, Format::kCsv);
+    return shown;
+  }
+  // pstree-style text.
+  std::string last_host;
+  struct Item { size_t v; std::string prefix; bool last; bool root; };
+  std::vector<Item> stack;
+  for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.push_back({*it, "", true, true});
+  while (!stack.empty()) {
+    Item item = stack.back();
+    stack.pop_back();
+    const Node& n = nodes[item.v];
+    if (item.root && n.host != last_host) {
+      out << (last_host.empty() ? "" : "\n") << "== " << n.host << "\n";
+      last_host = n.host;
+    }
+    std::string branch = item.root ? "" : (item.last ? "└─ " : "├─ ");
+    out << cut_to(item.prefix + branch + describe(n), o.width) << "\n";
+    ++shown;
+    std::string child_prefix = item.root ? "" : item.prefix + (item.last ? "   " : "│  ");
+    auto kids = kept_children(item.v);
+    for (size_t k = kids.size(); k-- > 0;) stack.push_back({kids[k], child_prefix, k + 1 == kids.size(), false});
+  }
+  return shown;
+}
+
+}  // namespace treeline::report
