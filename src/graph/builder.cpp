@@ -395,6 +395,8 @@ size_t Builder::placeholder_for(const Proc& c) {
   p.boot = c.boot;
   p.pid = c.ppid.value_or(-1);
   p.image = c.parent_image;
+  // PID 4 is always the System process, which starts with the kernel and is never in a 4688.
+  if (p.image.empty() && p.pid == 4) p.image = "System";
   p.source = Source::kPlaceholder;
   p.key = key;
   procs_.push_back(std::move(p));
