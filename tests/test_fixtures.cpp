@@ -1,0 +1,147 @@
+// The generated scenario fixtures: both independent parsers read them, ingest stores what the
+// truth says, and the graph's parent links agree with the truth.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "graph/builder.hpp"
+#include "ingest/ingester.hpp"
+#include "store/case_db.hpp"
+#include "store/query.hpp"
+#include "support.hpp"
+
+namespace fs = std::filesystem;
+using namespace treeline;
+
+namespace {
+
+std::vector<std::string> fixture_names() {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(TREELINE_SOURCE_DIR "/fixtures"))
+    if (e.path().extension() == ".json") names.push_back(e.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+fs::path fixture_dir(const std::string& name) { return fs::path(TREELINE_FIXTURES_DIR) / name; }
+
+std::vector<nlohmann::json> truth_of(const std::string& name) {
+  std::ifstream in(fixture_dir(name) / "truth.jsonl");
+  REQUIRE(in.good());
+  std::vector<nlohmann::json> out;
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+struct Accuracy {
+  int linked = 0, right = 0, parent_logged = 0, found = 0, naive_linked = 0, naive_right = 0;
+  int orphan_checks = 0, orphan_right = 0;
+  std::vector<std::string> wrong;
+};
+
+Accuracy measure(const std::string& name) {
+  test::TempDir dir;
+  auto db = store::open_case_for_write(dir.file("case.db"));
+  REQUIRE(db.ok());
+  ingest::Ingester ing(*db);
+  auto rep = ing.run({fixture_dir(name).string()}, nullptr);
+  REQUIRE(rep.ok());
+  REQUIRE(rep->files_failed() == 0);
+  REQUIRE(graph::build_graph(*db).ok());
+  auto truth = truth_of(name);
+
+  int logged = 0;
+  for (const auto& t : truth) logged += t["logged"].get<bool>();
+  CHECK(*db->query_int("SELECT count(*) FROM sec_process_create") == logged);
+
+  auto rows = store::run_query(*db,
+                               "SELECT host, pid, start_ft, process_key, parent_key, link_method, orphan_reason, "
+                               "(SELECT p.process_key FROM processes p JOIN sec_process_create pc ON pc.event_pk = p.create_event_pk "
+                               "  WHERE p.host = t.host AND p.pid = (SELECT process_id FROM sec_process_create WHERE event_pk = t.create_event_pk) "
+                               "  AND p.start_time <= t.start_ft AND p.process_key <> t.process_key ORDER BY p.start_time DESC LIMIT 1) "
+                               "FROM process_tree t WHERE source IN ('4688', 'both')");
+  REQUIRE(rows.ok());
+  std::map<std::string, std::vector<Cell>> by_identity;  // "host|pid|start" -> row
+  auto identity = [](const std::string& host, int64_t pid, int64_t start) { return fmt::format("{}|{}|{}", host, pid, start); };
+  for (const auto& r : rows->rows)
+    by_identity[identity(std::get<std::string>(r[0]), std::get<int64_t>(r[1]), std::get<int64_t>(r[2]))] = r;
+  std::map<std::string, std::string> key_of_truth;  // truth id -> process key
+  for (const auto& t : truth) {
+    if (!t["logged"].get<bool>()) continue;
+    auto it = by_identity.find(identity(t["host"], t["pid"], t["start_ft"]));
+    REQUIRE(it != by_identity.end());
+    key_of_truth[t["id"]] = std::get<std::string>(it->second[3]);
+  }
+  auto text = [](const Cell& c) { return std::holds_alternative<std::string>(c) ? std::get<std::string>(c) : std::string(); };
+  Accuracy a;
+  for (const auto& t : truth) {
+    if (!t["logged"].get<bool>()) continue;
+    const auto& r = by_identity.at(identity(t["host"], t["pid"], t["start_ft"]));
+    std::string ours = text(r[4]);
+    bool linked = !ours.empty() && text(r[5]) != "placeholder";
+    std::string want = t["parent_logged"].get<bool>() ? key_of_truth.at(t["parent"]) : "";
+    if (linked) {
+      ++a.linked;
+      if (ours == want) ++a.right;
+      else if (a.wrong.size() < 5) a.wrong.push_back(fmt::format("{} -> {} (truth {})", text(r[3]), ours, want.empty() ? "not in log" : want));
+    }
+    if (!want.empty()) {
+      ++a.parent_logged;
+      a.found += linked && ours == want;
+    }
+    std::string naive = text(r[7]);
+    if (!naive.empty()) {
+      ++a.naive_linked;
+      a.naive_right += naive == want;
+    }
+    if (!t["expect_orphan"].is_null()) {
+      ++a.orphan_checks;
+      a.orphan_right += text(r[6]) == t["expect_orphan"].get<std::string>();
+      if (text(r[6]) != t["expect_orphan"].get<std::string>())
+        a.wrong.push_back(fmt::format("{}: orphan reason '{}', expected {}", t["id"].get<std::string>(), text(r[6]),
+                                      t["expect_orphan"].dump()));
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("Every fixture passes libevtx and python-evtx with the values its scenario states", "[fixtures][parsers]") {
+  if (test::run_shell("/usr/bin/python3 -c 'import Evtx'").exit_code != 0) {
+    std::cerr << "SKIPPED: python3-evtx is not installed (tools/deps.sh installs it)\n";
+    std::exit(77);
+  }
+  auto names = fixture_names();
+  REQUIRE(names.size() >= 5);
+  for (const auto& name : names) {
+    INFO(name);
+    auto r = test::run_shell("/usr/bin/python3 " + test::shell_quote(TREELINE_SOURCE_DIR "/tests/check_fixture.py") + " " +
+                             test::shell_quote(fixture_dir(name).string()));
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+  }
+}
+
+TEST_CASE("Parent links agree with every fixture's truth, beyond the naive join", "[fixtures][graph]") {
+  for (const auto& name : fixture_names()) {
+    Accuracy a = measure(name);
+    double precision = a.linked ? 100.0 * a.right / a.linked : 100.0;
+    double recall = a.parent_logged ? 100.0 * a.found / a.parent_logged : 100.0;
+    double naive = a.naive_linked ? 100.0 * a.naive_right / a.naive_linked : 100.0;
+    WARN(fmt::format("{}: precision {:.3f}% ({}/{}), recall {:.3f}% ({}/{}); naive join precision {:.3f}% ({}/{}); "
+                     "orphan reasons {}/{}",
+                     name, precision, a.right, a.linked, recall, a.found, a.parent_logged, naive, a.naive_right,
+                     a.naive_linked, a.orphan_right, a.orphan_checks));
+    for (const auto& w : a.wrong) WARN(name << ": " << w);
+    INFO(name);
+    CHECK(precision >= 99.9);
+    CHECK(recall >= 99.0);
+    CHECK(a.orphan_right == a.orphan_checks);
+  }
+}
