@@ -286,6 +286,10 @@ void Generator::exit_process(const std::string& id, int64_t t) {
   p.alive = false;
   Host& h = host(p.host);
   release_pid(h, p.pid);
+  if (h.sysmon && p.logged)
+    emit(h, "Sysmon", "Microsoft-Windows-Sysmon/Operational", 5, 3, t + 2000,
+         {{"RuleName", "-"}, {"UtcTime", filetime_to_iso(t).substr(0, 23)}, {"ProcessGuid", p.guid},
+          {"ProcessId", std::to_string(p.pid)}, {"Image", p.image}});
   if (h.exits && audited(h, t)) {
     const Session& s = session(p.run_as.empty() ? p.session : p.run_as);
     emit(h, "Security", "Security", 4689, 0, t,
@@ -355,6 +359,11 @@ void Generator::run(const json& unsorted) {
     if (e.contains("logoff")) {
       const Session& s = session(e.at("logoff").get<std::string>());
       Host& h = host(e.at("host").get<std::string>());
+      // A user who signs out writes 4647 first; Windows then ends the session with 4634.
+      if (e.value("user_initiated", false))
+        emit(h, "Security", "Security", 4647, 0, t,
+             {{"TargetUserSid", s.sid}, {"TargetUserName", s.user}, {"TargetDomainName", s.domain},
+              {"TargetLogonId", hex(s.logon_id)}});
       emit(h, "Security", "Security", 4634, 0, t,
            {{"TargetUserSid", s.sid}, {"TargetUserName", s.user}, {"TargetDomainName", s.domain},
             {"TargetLogonId", hex(s.logon_id)}, {"LogonType", std::to_string(s.type)}});
