@@ -39,6 +39,9 @@ void register_query(CLI::App& app);
 void register_stats(CLI::App& app);
 void register_tree(CLI::App& app);
 void register_sessions(CLI::App& app);
+void register_hunt(CLI::App& app);
+void register_timeline(CLI::App& app);
+void register_graph(CLI::App& app);
 
 // --format table|csv|json, shared by the verbs that print rows.
 CLI::Option* add_format_option(CLI::App& sub, std::string& format);

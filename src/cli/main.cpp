@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
   register_stats(app);
   register_tree(app);
   register_sessions(app);
+  register_hunt(app);
+  register_timeline(app);
+  register_graph(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

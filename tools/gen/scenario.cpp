@@ -204,7 +204,8 @@ void Generator::spawn(Host& h, const json& j, int64_t t, bool log_it) {
   if (processes_.count(p.id)) throw std::runtime_error("process id used twice: " + p.id);
   p.host = h.name;
   p.image = j.at("image").get<std::string>();
-  p.cmd = j.value("cmd", "");
+  // With command-line auditing on, Windows always writes one; a bare image path is the least.
+  p.cmd = j.value("cmd", p.image);
   p.parent = j.value("parent", "");
   const Process* parent = nullptr;
   if (!p.parent.empty()) {
@@ -334,7 +335,7 @@ void Generator::storm(Host& h, const json& j, int64_t& t) {
       t += static_cast<int64_t>(step * kTick);
     }
     json spec = {{"id", fmt::format("{}-{}", prefix, made)}, {"parent", parent},
-                 {"image", images[rng_() % images.size()]}, {"cmd", ""}};
+                 {"image", images[rng_() % images.size()]}};
     spawn(h, spec, t, true);
     live.push_back(spec["id"]);
     ++made;

@@ -1,0 +1,67 @@
+// treeline timeline CASE.db [-o timeline.csv] [filters]
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "cli/command.hpp"
+#include "core/text.hpp"
+#include "core/time.hpp"
+#include "report/timeline.hpp"
+#include "store/case_db.hpp"
+
+namespace treeline::cli {
+namespace {
+
+struct TimelineArgs {
+  std::string case_path, out, host, from, to, logon, process, format;
+};
+
+int run_timeline(const TimelineArgs& a) {
+  auto format = to_format(a.format);
+  report::TimelineOptions o;
+  o.host = a.host;
+  o.process_key = a.process;
+  auto time_of = [](const std::string& flag, const std::string& v) {
+    auto t = iso_to_filetime(v);
+    if (!t) throw CliError(kExitUsage, fmt::format("{}: '{}' is not an ISO 8601 time", flag, v));
+    return *t;
+  };
+  if (!a.from.empty()) o.from = time_of("--from", a.from);
+  if (!a.to.empty()) o.to = time_of("--to", a.to);
+  if (!a.logon.empty()) {
+    o.logon_id = parse_windows_int(a.logon);
+    if (!o.logon_id) throw CliError(kExitUsage, fmt::format("--logon: '{}' is not a LogonId", a.logon));
+  }
+  auto db = unwrap(store::open_case_read_only(a.case_path));
+  auto table = unwrap(report::build_timeline(db, o));
+  if (a.out.empty() || a.out == "-") {
+    report::write_table(std::cout, table, format, {0});
+    return kExitOk;
+  }
+  std::ofstream out(a.out, std::ios::binary);
+  if (!out) throw CliError(kExitError, fmt::format("{}: cannot write", a.out));
+  report::write_table(out, table, format, {0});
+  out.close();
+  if (!out) throw CliError(kExitError, fmt::format("{}: write failed", a.out));
+  fmt::print(stderr, "treeline: {} events written to {}\n", table.rows.size(), a.out);
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_timeline(CLI::App& app) {
+  auto a = std::make_shared<TimelineArgs>();
+  auto* sub = app.add_subcommand("timeline", "Every event in time order with its process, parent, logon and findings");
+  sub->add_option("CASE.db", a->case_path, "Case database")->required();
+  sub->add_option("-o,--output", a->out, "Write to this file (default: stdout)");
+  sub->add_option("--host", a->host, "Only this host");
+  sub->add_option("--from", a->from, "Only events at or after this time (ISO 8601 UTC)");
+  sub->add_option("--to", a->to, "Only events at or before this time");
+  sub->add_option("--logon", a->logon, "Only events of this LogonId (0x...)");
+  sub->add_option("--process", a->process, "Only this process and its descendants");
+  sub->add_option("--format", a->format, "Output format")->check(CLI::IsMember({"table", "csv", "json"}))->default_val("csv");
+  sub->callback([a] { exit_code() = run_timeline(*a); });
+}
+
+}  // namespace treeline::cli
