@@ -23,3 +23,9 @@ echo
 echo
 echo "## Processes found (Security 4688)"
 "$TL" query "$CASE" --named process_creations
+echo
+echo "## Process trees"
+"$TL" tree "$CASE"
+echo
+echo "## Findings"
+"$TL" hunt "$CASE"
