@@ -153,6 +153,7 @@ TEST_CASE("Positional names equal libevtx's XML names for every known record", "
     mismatches += stats->cross_check_mismatches;
   }
   for (const auto& e : examples) WARN(e);
+  WARN(fmt::format("cross-checked {} records against their XML in {} files: {} mismatches", checked, files, mismatches));
   CHECK(files > 400);
   CHECK(checked > 5000);
   CHECK(mismatches == 0);
