@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks a generated fixture folder with two independent EVTX parsers.
 
-For every .evtx in FOLDER: libevtx (`evtxexport -f xml`) and python-evtx must both read every
+For every .evtx in FOLDER/logs: libevtx (`evtxexport -f xml`) and python-evtx must both read every
 record without an error and agree on each record's EventID, EventRecordID, TimeCreated and
 EventData/UserData values. Then every logged process in truth.jsonl must be a 4688 in its
 host's Security log with the PID, image and time the scenario states.
@@ -93,7 +93,7 @@ def with_python_evtx(path):
 def main(folder):
     problems = []
     security = {}
-    files = sorted(glob.glob(os.path.join(folder, "*.evtx")))
+    files = sorted(glob.glob(os.path.join(folder, "logs", "*.evtx")))
     if not files:
         problems.append(f"{folder}: no .evtx files")
     for path in files:

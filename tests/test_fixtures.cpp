@@ -50,7 +50,7 @@ Accuracy measure(const std::string& name) {
   auto db = store::open_case_for_write(dir.file("case.db"));
   REQUIRE(db.ok());
   ingest::Ingester ing(*db);
-  auto rep = ing.run({fixture_dir(name).string()}, nullptr);
+  auto rep = ing.run({(fixture_dir(name) / "logs").string()}, nullptr);
   REQUIRE(rep.ok());
   REQUIRE(rep->files_failed() == 0);
   REQUIRE(graph::build_graph(*db).ok());
@@ -158,7 +158,7 @@ std::string slurp_file(const std::string& path) {
 
 // Ingests a fixture into a fresh case through the binary.
 void ingest_fixture(const test::TempDir& dir, const std::string& name) {
-  auto r = test::run_treeline({"ingest", "-q", dir.file("case.db"), fixture_dir(name).string()});
+  auto r = test::run_treeline({"ingest", "-q", dir.file("case.db"), (fixture_dir(name) / "logs").string()});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
 }

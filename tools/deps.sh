@@ -13,6 +13,7 @@ PACKAGES=(
   libssl-dev                       # SHA-256 of every source (OpenSSL EVP)
   zlib1g-dev                       # CRC32 in the fixture generator
   libyaml-cpp-dev                  # rule files
+  libarchive-dev                   # .zip/.gz/.tar.gz collections, read in place
   catch2                           # tests
   libevtx-utils python3 python3-evtx  # independent parsers for checks and benchmarks
   util-linux                       # setpriv, for the read-only case test when run as root

@@ -55,6 +55,7 @@ struct EventRecord {
   uint32_t event_id = 0;
   int version = -1;  // -1 when the reader could not tell
   bool recovered = false;  // came from a corrupt chunk's recovery, not the normal record list
+  int64_t source_line = 0;  // JSON/XML: line (or array element) of the record; 0 for EVTX
   std::string channel;
   std::string provider;
   std::string computer;

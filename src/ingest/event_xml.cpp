@@ -19,6 +19,7 @@ Expected<EventXml> parse_event_xml(std::string_view xml) {
   out.computer = sys.child("Computer").text().as_string();
   out.provider = sys.child("Provider").attribute("Name").as_string();
   out.time_created = sys.child("TimeCreated").attribute("SystemTime").as_string();
+  out.event_id = sys.child("EventID").text().as_string();
   out.record_id = sys.child("EventRecordID").text().as_string();
   if (pugi::xml_node v = sys.child("Version"); v && *v.text().as_string())
     out.version = v.text().as_int(-1);

@@ -15,6 +15,7 @@ struct EventXml {
   std::string provider;
   std::string computer;
   int version = -1;
+  std::string event_id;      // EventID as written
   std::string time_created;  // TimeCreated/@SystemTime as written
   std::string record_id;     // EventRecordID as written
   // EventData <Data Name="X">v</Data> pairs, or the leaf elements of UserData's single child.

@@ -1,6 +1,9 @@
 #include "ingest/evtx_libevtx.hpp"
 
 #include <fmt/format.h>
+// The libbfio memory-range handle lets libevtx read an EVTX held in memory (an archive member).
+#define LIBEVTX_HAVE_BFIO
+#include <libbfio.h>
 #include <libevtx.h>
 
 #include <charconv>
@@ -315,15 +318,31 @@ bool has_evtx_signature(const std::string& path) {
   return std::memcmp(sig, "ElfFile\0", 8) == 0;
 }
 
-Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue,
-                                     const ReadOptions& options) {
+namespace {
+
+struct BfioFree {
+  void operator()(libbfio_handle_t* h) const {
+    libbfio_error_t* e = nullptr;
+    libbfio_handle_free(&h, &e);
+    if (e) libbfio_error_free(&e);
+  }
+};
+using BfioPtr = std::unique_ptr<libbfio_handle_t, BfioFree>;
+
+Expected<ReadStats> read_open_file(libevtx_file_t* file, const std::string& path, const RecordFn& on_record,
+                                   const IssueFn& on_issue, const ReadOptions& options);
+
+// Opens with `open` (by path or through a bfio handle), then reads.
+template <typename OpenFn>
+Expected<ReadStats> open_and_read(const std::string& path, OpenFn open, const RecordFn& on_record,
+                                  const IssueFn& on_issue, const ReadOptions& options) {
   libevtx_error_t* e = nullptr;
   libevtx_file_t* raw = nullptr;
   if (libevtx_file_initialize(&raw, &e) != 1)
     return Error{ErrorCode::kInternal, fmt::format("{}: libevtx: {}", path, take_error(e))};
   FilePtr file(raw);
   // Evidence is opened for reading only.
-  if (libevtx_file_open(file.get(), path.c_str(), LIBEVTX_OPEN_READ, &e) != 1) {
+  if (open(file.get(), &e) != 1) {
     std::string why = take_error(e);
     // libevtx_file_close must not run on a file that never opened.
     libevtx_file_t* f = file.release();
@@ -331,6 +350,49 @@ Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& o
     if (e) libevtx_error_free(&e);
     return Error{ErrorCode::kBadInput, fmt::format("{}: not a readable EVTX file: {}", path, why)};
   }
+  return read_open_file(file.get(), path, on_record, on_issue, options);
+}
+
+}  // namespace
+
+Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue,
+                                     const ReadOptions& options) {
+  return open_and_read(
+      path, [&](libevtx_file_t* f, libevtx_error_t** e) { return libevtx_file_open(f, path.c_str(), LIBEVTX_OPEN_READ, e); },
+      on_record, on_issue, options);
+}
+
+Expected<ReadStats> read_evtx_libevtx_memory(const std::string& name, const std::string& bytes, const RecordFn& on_record,
+                                            const IssueFn& on_issue, const ReadOptions& options) {
+  libbfio_handle_t* raw = nullptr;
+  libbfio_error_t* be = nullptr;
+  if (libbfio_memory_range_initialize(&raw, &be) != 1) {
+    if (be) libbfio_error_free(&be);
+    return Error{ErrorCode::kInternal, fmt::format("{}: libbfio memory range unavailable", name)};
+  }
+  BfioPtr handle(raw);
+  // libbfio takes a non-const pointer but only reads through it.
+  if (libbfio_memory_range_set(handle.get(), reinterpret_cast<uint8_t*>(const_cast<char*>(bytes.data())), bytes.size(), &be) != 1) {
+    if (be) libbfio_error_free(&be);
+    return Error{ErrorCode::kInternal, fmt::format("{}: libbfio memory range unavailable", name)};
+  }
+  return open_and_read(
+      name,
+      [&](libevtx_file_t* f, libevtx_error_t** e) {
+        return libevtx_file_open_file_io_handle(f, handle.get(), LIBEVTX_OPEN_READ, e);
+      },
+      on_record, on_issue, options);
+}
+
+namespace {
+
+Expected<ReadStats> read_open_file(libevtx_file_t* file_ptr, const std::string& path, const RecordFn& on_record,
+                                   const IssueFn& on_issue, const ReadOptions& options) {
+  libevtx_error_t* e = nullptr;
+  struct Borrowed {
+    libevtx_file_t* p;
+    libevtx_file_t* get() const { return p; }
+  } file{file_ptr};
   ReadStats stats;
   stats.corrupted = libevtx_file_is_corrupted(file.get(), &e) == 1;
   if (e) libevtx_error_free(&e);
@@ -372,5 +434,7 @@ Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& o
   }
   return stats;
 }
+
+}  // namespace
 
 }  // namespace treeline::ingest

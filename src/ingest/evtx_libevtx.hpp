@@ -40,6 +40,10 @@ using IssueFn = std::function<Status(const ReadIssue&)>;
 Expected<ReadStats> read_evtx_libevtx(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue,
                                      const ReadOptions& options = {});
 
+// The same for an EVTX held in memory (an archive member); `name` is used in messages.
+Expected<ReadStats> read_evtx_libevtx_memory(const std::string& name, const std::string& bytes, const RecordFn& on_record,
+                                            const IssueFn& on_issue, const ReadOptions& options = {});
+
 // First 8 bytes are "ElfFile\0".
 bool has_evtx_signature(const std::string& path);
 

@@ -4,8 +4,15 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 
+#include <fstream>
+#include <sstream>
+
+#include "ingest/archive.hpp"
+#include "ingest/json_reader.hpp"
 #include "ingest/sha256.hpp"
+#include "ingest/xml_reader.hpp"
 
 namespace fs = std::filesystem;
 
@@ -17,8 +24,26 @@ constexpr size_t kIssuesInReport = 5;
 bool looks_like_log(const fs::path& p) {
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".evtx" || has_evtx_signature(p.string());
+  static const std::set<std::string> kExts = {".evtx", ".json", ".jsonl", ".ndjson", ".xml", ".zip", ".gz", ".tgz", ".tar"};
+  return kExts.count(ext) > 0 || has_evtx_signature(p.string());
 }
+
+enum class Kind { kEvtx, kJson, kXml, kUnknown };
+
+// What the first bytes say: the EVTX signature, or the first character of JSON or XML text.
+Kind sniff(std::string_view head) {
+  if (head.size() >= 8 && head.substr(0, 8) == std::string_view("ElfFile\0", 8)) return Kind::kEvtx;
+  if (head.substr(0, 3) == "\xEF\xBB\xBF") head.remove_prefix(3);  // UTF-8 byte order mark
+  size_t i = head.find_first_not_of(" \t\r\n");
+  if (i == std::string_view::npos) return Kind::kUnknown;
+  if (head[i] == '{' || head[i] == '[') return Kind::kJson;
+  if (head[i] == '<') return Kind::kXml;
+  // evtxexport starts its XML with a banner line.
+  if (head.find("<Event") != std::string_view::npos) return Kind::kXml;
+  return Kind::kUnknown;
+}
+
+const char* kind_name(Kind k) { return k == Kind::kJson ? "json" : k == Kind::kXml ? "xml" : "evtx"; }
 
 }  // namespace
 
@@ -60,7 +85,7 @@ Expected<std::vector<std::string>> expand_inputs(const std::vector<std::string>&
         else if (ignored) ++*ignored;
       }
       if (found.empty())
-        return Error{ErrorCode::kBadInput, fmt::format("{}: no event logs (.evtx) found in this directory", p)};
+        return Error{ErrorCode::kBadInput, fmt::format("{}: no event logs (.evtx, .json, .xml, .zip) found in this directory", p)};
       std::sort(found.begin(), found.end());
       out.insert(out.end(), found.begin(), found.end());
     } else {
@@ -78,47 +103,16 @@ Expected<std::vector<std::string>> expand_inputs(const std::vector<std::string>&
   return unique;
 }
 
-Status Ingester::ingest_file(const std::string& path, FileReport& rep, IngestReport& total, Progress& progress,
-                             const ProgressFn& progress_fn) {
-  std::error_code ec;
-  auto size = fs::file_size(path, ec);
-  if (ec) {
-    rep.status = FileReport::Status::kFailed;
-    rep.message = fmt::format("{}: cannot read: {}", path, ec.message());
-    return ok_status();
-  }
-  if (size == 0) {
-    rep.status = FileReport::Status::kFailed;
-    rep.message = fmt::format("{}: empty file", path);
-    return ok_status();
-  }
-  if (!has_evtx_signature(path)) {
-    rep.status = FileReport::Status::kFailed;
-    rep.message = fmt::format("{}: not an EVTX file (no \"ElfFile\" signature)", path);
-    return ok_status();
-  }
-  auto sha = sha256_file(path);
-  if (!sha) {
-    rep.status = FileReport::Status::kFailed;
-    rep.message = sha.error().message;
-    return ok_status();
-  }
-  auto known = writer_.find_source(*sha);
+Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read, FileReport& rep, IngestReport& total,
+                               Progress& progress, const ProgressFn& progress_fn) {
+  auto known = writer_.find_source(info.sha256);
   if (!known) return known.error();
   if (known->has_value() && (*known)->status == "complete") {
     rep.status = FileReport::Status::kAlreadyInCase;
-    rep.message = (*known)->path == path ? "already in the case" : fmt::format("already in the case as {}", (*known)->path);
+    rep.message = (*known)->path == info.path ? "already in the case" : fmt::format("already in the case as {}", (*known)->path);
     return ok_status();
   }
-
-  store::SourceInfo info;
-  info.path = path;
-  info.size = static_cast<int64_t>(size);
-  info.sha256 = *sha;
-  info.format = "evtx";
-  info.reader = "libevtx";
   if (auto s = writer_.begin_source(info); !s) return s;
-
   store::SourceTotals& t = rep.totals;
   auto on_issue = [&](const ReadIssue& issue) -> Status {
     ++rep.issue_count;
@@ -145,22 +139,115 @@ Status Ingester::ingest_file(const std::string& path, FileReport& rep, IngestRep
     if ((++progress.records & 0xfff) == 0 && progress_fn) progress_fn(progress);
     return ok_status();
   };
-  auto read = read_evtx_libevtx(path, on_record, on_issue);
-  if (!read) {
+  auto result = read(on_record, on_issue);
+  if (!result) {
     writer_.rollback_source();
     // A database failure (disk full, lock) stops the run; a bad file only fails itself.
-    if (read.error().code != ErrorCode::kBadInput) return read.error();
+    if (result.error().code != ErrorCode::kBadInput) return result.error();
     rep.status = FileReport::Status::kFailed;
-    rep.message = read.error().message;
+    rep.message = result.error().message;
     rep.totals = {};
     return ok_status();
   }
-  rep.read = *read;
-  t.skipped = read->skipped;
+  if (info.format != "evtx" && result->normal == 0 && result->skipped > 0) {
+    // Not one record was a Windows event: this is some other JSON or XML, not an event export.
+    writer_.rollback_source();
+    rep.status = FileReport::Status::kFailed;
+    rep.message = fmt::format("{}: no Windows event in this {} file ({} record(s), none of a known shape; first: {})",
+                              info.path, info.format, result->skipped,
+                              rep.issues.empty() ? "?" : rep.issues.front().location + ": " + rep.issues.front().reason);
+    rep.totals = {};
+    rep.issues.clear();
+    rep.issue_count = 0;
+    return ok_status();
+  }
+  rep.read = *result;
+  t.skipped = result->skipped;
   if (auto s = writer_.commit_source(t, true); !s) {
     writer_.rollback_source();
     return s;
   }
+  return ok_status();
+}
+
+Status Ingester::ingest_member(const std::string& container, const std::string& member, std::string&& bytes,
+                               IngestReport& total, Progress& progress, const ProgressFn& progress_fn) {
+  FileReport rep;
+  rep.path = container + "!" + member;
+  Kind kind = sniff(std::string_view(bytes).substr(0, 4096));
+  if (kind == Kind::kUnknown) {
+    // A README or a screenshot inside a collection is not evidence of events: counted, not failed.
+    ++total.ignored_files;
+    return ok_status();
+  }
+  store::SourceInfo info;
+  info.path = rep.path;
+  info.size = static_cast<int64_t>(bytes.size());
+  info.sha256 = sha256_bytes(bytes);
+  info.format = kind_name(kind);
+  info.reader = kind == Kind::kEvtx ? "libevtx" : info.format;
+  info.container = container;
+  info.member = member;
+  Reader read = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
+    if (kind == Kind::kEvtx) return read_evtx_libevtx_memory(rep.path, bytes, on_record, on_issue);
+    std::istringstream in(bytes);
+    return kind == Kind::kJson ? read_json(in, on_record, on_issue) : read_xml(in, on_record, on_issue);
+  };
+  if (auto s = ingest_source(info, read, rep, total, progress, progress_fn); !s) return s;
+  total.files.push_back(std::move(rep));
+  return ok_status();
+}
+
+Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progress& progress,
+                             const ProgressFn& progress_fn) {
+  FileReport rep;
+  rep.path = path;
+  auto fail = [&](std::string message) {
+    rep.status = FileReport::Status::kFailed;
+    rep.message = std::move(message);
+    total.files.push_back(std::move(rep));
+    return ok_status();
+  };
+  std::error_code ec;
+  auto size = fs::file_size(path, ec);
+  if (ec) return fail(fmt::format("{}: cannot read: {}", path, ec.message()));
+  if (size == 0) return fail(fmt::format("{}: empty file", path));
+  if (looks_like_archive(path)) {
+    size_t before = total.files.size();
+    auto s = for_each_member(path, [&](const std::string& member, std::string&& bytes) {
+      return ingest_member(path, member, std::move(bytes), total, progress, progress_fn);
+    });
+    // A damaged archive fails as a whole only when the database did; its good members stay in.
+    if (!s && s.error().code != ErrorCode::kBadInput) return s;
+    if (!s) return fail(s.error().message);
+    if (total.files.size() == before) return fail(fmt::format("{}: no event logs in this archive", path));
+    return ok_status();
+  }
+  std::string head(4096, '\0');
+  {
+    std::ifstream in(path, std::ios::binary);
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<size_t>(in.gcount()));
+  }
+  Kind kind = sniff(head);
+  if (kind == Kind::kUnknown)
+    return fail(fmt::format("{}: not an EVTX, JSON or XML event log (no \"ElfFile\" signature, no JSON or XML)", path));
+  auto sha = sha256_file(path);
+  if (!sha) return fail(sha.error().message);
+  store::SourceInfo info;
+  info.path = path;
+  info.size = static_cast<int64_t>(size);
+  info.sha256 = *sha;
+  info.format = kind_name(kind);
+  info.reader = kind == Kind::kEvtx ? "libevtx" : info.format;
+  Reader read = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
+    if (kind == Kind::kEvtx) return read_evtx_libevtx(path, on_record, on_issue);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return Error{ErrorCode::kBadInput, fmt::format("{}: cannot read", path)};
+    return kind == Kind::kJson ? read_json(in, on_record, on_issue) : read_xml(in, on_record, on_issue);
+  };
+  if (auto s = ingest_source(info, read, rep, total, progress, progress_fn); !s) return s;
+  total.files.push_back(std::move(rep));
   return ok_status();
 }
 
@@ -172,12 +259,9 @@ Expected<IngestReport> Ingester::run(const std::vector<std::string>& paths, cons
   Progress progress;
   progress.files_total = files->size();
   for (const auto& path : *files) {
-    FileReport rep;
-    rep.path = path;
     progress.current = path;
     if (progress_fn) progress_fn(progress);
-    if (auto s = ingest_file(path, rep, report, progress, progress_fn); !s) return s.error();
-    report.files.push_back(std::move(rep));
+    if (auto s = ingest_file(path, report, progress, progress_fn); !s) return s.error();
     ++progress.files_done;
   }
   if (progress_fn) progress_fn(progress);

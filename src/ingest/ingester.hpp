@@ -34,7 +34,7 @@ struct FileReport {
 
 struct IngestReport {
   std::vector<FileReport> files;
-  size_t ignored_files = 0;  // files under a directory that are not event logs
+  size_t ignored_files = 0;  // files under a directory, or archive members, that are not event logs
   // Records read per (channel, event id); `typed` says whether treeline stores its fields.
   struct Count {
     int64_t records = 0;
@@ -61,8 +61,14 @@ class Ingester {
   Expected<IngestReport> run(const std::vector<std::string>& paths, const ProgressFn& progress);
 
  private:
-  Status ingest_file(const std::string& path, FileReport& report, IngestReport& total, Progress& progress,
-                     const ProgressFn& progress_fn);
+  using Reader = std::function<Expected<ReadStats>(const RecordFn&, const IssueFn&)>;
+  // One file: plain (EVTX, JSON, XML) or an archive, whose members become sources of their own.
+  Status ingest_file(const std::string& path, IngestReport& total, Progress& progress, const ProgressFn& progress_fn);
+  Status ingest_member(const std::string& container, const std::string& member, std::string&& bytes,
+                       IngestReport& total, Progress& progress, const ProgressFn& progress_fn);
+  // One source, in one transaction.
+  Status ingest_source(const store::SourceInfo& info, const Reader& read, FileReport& report, IngestReport& total,
+                       Progress& progress, const ProgressFn& progress_fn);
   store::Db& db_;
   store::CaseWriter writer_;
 };

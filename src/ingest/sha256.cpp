@@ -30,4 +30,13 @@ Expected<std::string> sha256_file(const std::string& path) {
   return hex;
 }
 
+std::string sha256_bytes(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  std::string hex;
+  for (unsigned i = 0; i < len; ++i) hex += fmt::format("{:02x}", md[i]);
+  return hex;
+}
+
 }  // namespace treeline::ingest

@@ -59,6 +59,13 @@ Status CaseWriter::begin_source(const SourceInfo& info) {
   st->bind(8, std::string_view(now_iso()));
   if (st->step() != SQLITE_DONE) return db_.error("recording the source");
   source_id_ = sqlite3_last_insert_rowid(db_.get());
+  // Exact duplicates are caught by the event_identity constraint; across formats the times
+  // differ in precision, so a mixed case checks each record against what is there.
+  auto formats = db_.prepare("SELECT count(DISTINCT format) FROM sources WHERE status = 'complete' OR source_id = ?");
+  if (!formats) return formats.error();
+  formats->bind(1, source_id_);
+  if (formats->step() != SQLITE_ROW) return db_.error("reading source formats");
+  cross_format_ = formats->column_int(0) > 1 || info.format != "evtx";
   return ok_status();
 }
 
@@ -114,7 +121,7 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   if (auto s = prepare_into(db_, insert_provider_, "INSERT INTO providers (name) VALUES (?)"); !s) return s.error();
   if (auto s = prepare_into(db_, insert_event_,
                             "INSERT OR IGNORE INTO events (source_id, record_id, recovered, host_id, channel_id, "
-                            "provider_id, event_id, version, time, file_record) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                            "provider_id, event_id, version, time, file_record, source_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
       !s)
     return s.error();
 
@@ -131,6 +138,27 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
     provider = *p;
   }
 
+  // The same event may already be in the case from another format (an EVTX and its SIEM export):
+  // same host (short name), channel and EventRecordID, within a second (exports round the time).
+  if (cross_format_ && static_cast<int64_t>(r.record_id) >= 0) {
+    if (auto s = prepare_into(db_, find_same_,
+                              "SELECT 1 FROM events e JOIN hosts h ON h.host_id = e.host_id "
+                              "WHERE e.channel_id = ? AND e.record_id = ? AND e.time BETWEEN ? AND ? "
+                              "AND h.short_name = ? LIMIT 1");
+        !s)
+      return s.error();
+    find_same_.reset();
+    find_same_.bind(1, *channel);
+    find_same_.bind(2, static_cast<int64_t>(r.record_id));
+    find_same_.bind(3, r.time - 10'000'000);
+    find_same_.bind(4, r.time + 10'000'000);
+    find_same_.bind(5, std::string_view(host_short_name(r.computer)));
+    int rc = find_same_.step();
+    find_same_.reset();
+    if (rc == SQLITE_ROW) return AddResult::kDuplicate;
+    if (rc != SQLITE_DONE) return db_.error("looking for the same event");
+  }
+
   Stmt& ev = insert_event_;
   ev.reset();
   ev.bind(1, source_id_);
@@ -143,6 +171,7 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   if (r.version >= 0) ev.bind(8, int64_t{r.version}); else ev.bind_null(8);
   ev.bind(9, r.time);
   if (r.file_record != 0) ev.bind(10, static_cast<int64_t>(r.file_record)); else ev.bind_null(10);
+  if (r.source_line != 0) ev.bind(11, r.source_line); else ev.bind_null(11);
   if (ev.step() != SQLITE_DONE) return db_.error("inserting an event");
   if (sqlite3_changes(db_.get()) == 0) return AddResult::kDuplicate;
   int64_t event_pk = sqlite3_last_insert_rowid(db_.get());

@@ -61,6 +61,8 @@ class CaseWriter {
   Stmt insert_event_;
   Stmt select_host_, insert_host_, select_channel_, insert_channel_, select_provider_, insert_provider_;
   Stmt insert_issue_;
+  Stmt find_same_;
+  bool cross_format_ = false;
   std::unordered_map<std::string, int64_t> hosts_, channels_, providers_;
   std::map<const EventSpec*, Stmt> typed_;
 };

@@ -2,7 +2,10 @@
 
 #include <zlib.h>
 
+#include <cstdio>
 #include <cstring>
+
+#include "core/time.hpp"
 #include <stdexcept>
 
 namespace treeline::gen {
@@ -271,6 +274,27 @@ struct EvtxWriter::Chunk {
     return out;
   }
 };
+
+std::string render_value(const Value& v) {
+  switch (v.type) {
+    case ValueType::kNull: return "";
+    case ValueType::kString:
+    case ValueType::kSid: return v.text;
+    case ValueType::kGuid: {
+      std::string g = v.text;
+      for (char& c : g) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      return g;
+    }
+    case ValueType::kHexInt32:
+    case ValueType::kHexInt64: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v.number));
+      return buf;
+    }
+    case ValueType::kFileTime: return treeline::filetime_to_iso(static_cast<int64_t>(v.number));
+    default: return std::to_string(v.number);
+  }
+}
 
 EvtxWriter::EvtxWriter() = default;
 EvtxWriter::~EvtxWriter() = default;

@@ -59,6 +59,10 @@ struct Template {
   std::shared_ptr<Node> root;
 };
 
+// The text Windows renders for a value (hex integers as 0x..., SIDs, GUIDs in braces,
+// FILETIME as ISO 8601 UTC), for the JSON and XML exports of a scenario.
+std::string render_value(const Value& v);
+
 class EvtxWriter {
  public:
   EvtxWriter();

@@ -90,7 +90,7 @@ class Generator {
 
   void load(const json& s);
   void run(const json& timeline);
-  GenerateResult write(const std::string& out_dir);
+  GenerateResult write(const std::string& out_dir, bool exports);
 
  private:
   Host& host(const std::string& name);
@@ -456,21 +456,82 @@ void Generator::run(const json& unsorted) {
   }
 }
 
-GenerateResult Generator::write(const std::string& out_dir) {
+std::string xml_escape(const std::string& t) {
+  std::string e;
+  for (char c : t) {
+    switch (c) {
+      case '&': e += "&amp;"; break;
+      case '<': e += "&lt;"; break;
+      case '>': e += "&gt;"; break;
+      case '\'': e += "&apos;"; break;
+      case '"': e += "&quot;"; break;
+      default: e += c;
+    }
+  }
+  return e;
+}
+
+// The records a SIEM would have exported: Winlogbeat's ECS documents and wevtutil's XML.
+void write_exports(const fs::path& base, const Host& h, const LogFile& f) {
+  std::ofstream ecs(base.string() + ".ecs.jsonl");
+  std::ofstream xml(base.string() + ".xml");
+  for (const auto& [def, values, rid, t] : f.records) {
+    json data = json::object();
+    std::string xml_data;
+    for (size_t i = 0; i < def->fields.size(); ++i) {
+      std::string v = render_value(values[13 + i]);
+      data[def->fields[i].first] = v;
+      xml_data += fmt::format("<{0}{1}>{2}</{0}>", def->user_data_element.empty() ? "Data" : def->fields[i].first,
+                              def->user_data_element.empty() ? fmt::format(" Name='{}'", def->fields[i].first) : "",
+                              xml_escape(v));
+    }
+    std::string when = filetime_to_iso(t);
+    json doc = {{"@timestamp", when.substr(0, 23) + "Z"},
+                {"event", {{"code", std::to_string(def->id)}, {"provider", def->provider}, {"kind", "event"}}},
+                {"host", {{"name", h.computer}}},
+                {"winlog",
+                 {{"channel", def->channel}, {"computer_name", h.computer}, {"event_id", def->id}, {"record_id", rid},
+                  {"provider_name", def->provider}, {"version", def->version},
+                  {def->user_data_element.empty() ? "event_data" : "user_data", data}}}};
+    ecs << doc.dump() << "\n";
+    std::string payload = def->user_data_element.empty()
+                              ? "<EventData>" + xml_data + "</EventData>"
+                              : fmt::format("<UserData><{0} xmlns='{1}'>{2}</{0}></UserData>", def->user_data_element,
+                                            def->user_data_ns, xml_data);
+    xml << fmt::format(
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='{}' Guid='{}'/>"
+        "<EventID>{}</EventID><Version>{}</Version><Level>{}</Level><Task>{}</Task><Opcode>{}</Opcode>"
+        "<Keywords>0x{:x}</Keywords><TimeCreated SystemTime='{}'/><EventRecordID>{}</EventRecordID><Correlation/>"
+        "<Execution ProcessID='4' ThreadID='{}'/><Channel>{}</Channel><Computer>{}</Computer><Security/></System>{}</Event>\n",
+        def->provider, def->provider_guid, def->id, int(def->version), int(def->level), def->task, int(def->opcode),
+        def->keywords, when, rid, render_value(values[9]), xml_escape(def->channel), xml_escape(h.computer), payload);
+  }
+}
+
+GenerateResult Generator::write(const std::string& out_dir, bool exports) {
   GenerateResult r;
   fs::create_directories(out_dir);
   for (auto& [name, h] : hosts_) {
     for (auto& [log, f] : h.logs) {
+      if (exports) {
+        write_exports(fs::path(out_dir) / fmt::format("{}-{}", name, log), h, f);
+        r.records += f.records.size();
+        r.files += 2;
+        continue;
+      }
       EvtxWriter w;
       for (auto& [def, values, rid, t] : f.records) w.add(def->tmpl, values, rid, t);
       auto bytes = w.finish();
-      std::ofstream out(fs::path(out_dir) / fmt::format("{}-{}.evtx", name, log), std::ios::binary);
+      // Logs go in logs/, apart from truth.jsonl, so the folder can be ingested as it is.
+      fs::create_directories(fs::path(out_dir) / "logs");
+      std::ofstream out(fs::path(out_dir) / "logs" / fmt::format("{}-{}.evtx", name, log), std::ios::binary);
       out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
       r.records += f.records.size();
       ++r.files;
     }
   }
   // The truth: every process, its real parent, whether that parent's 4688 is in the log.
+  if (exports) return r;
   std::ofstream truth(fs::path(out_dir) / "truth.jsonl");
   for (const auto& id : order_) {
     const Process& p = processes_.at(id);
@@ -499,11 +560,11 @@ GenerateResult Generator::write(const std::string& out_dir) {
 
 }  // namespace
 
-GenerateResult generate_scenario(const json& scenario, const std::string& out_dir) {
+GenerateResult generate_scenario(const json& scenario, const std::string& out_dir, bool exports) {
   Generator g(scenario.value("seed", 1u));
   g.load(scenario);
   g.run(scenario.at("timeline"));
-  return g.write(out_dir);
+  return g.write(out_dir, exports);
 }
 
 GenerateResult generate_bulk(size_t events, const std::string& out_path, uint32_t seed) {

@@ -14,8 +14,10 @@ struct GenerateResult {
   size_t files = 0;
 };
 
-// Writes <out_dir>/<host>-<log>.evtx for every log a host has, and <out_dir>/truth.jsonl.
-GenerateResult generate_scenario(const nlohmann::json& scenario, const std::string& out_dir);
+// Writes <out_dir>/logs/<host>-<log>.evtx for every log a host has, and <out_dir>/truth.jsonl. With
+// `exports`, it writes the same records as a Winlogbeat/ECS JSON-lines export
+// (<host>-<log>.ecs.jsonl) and a `wevtutil qe /f:xml` export (<host>-<log>.xml) instead of EVTX.
+GenerateResult generate_scenario(const nlohmann::json& scenario, const std::string& out_dir, bool exports = false);
 
 // A large realistic Security log for benchmarks: `events` records, mostly noise (5156), with
 // 4688/4689/4624/4634/4672 in a busy server's proportions and consistent parents.

@@ -1,0 +1,221 @@
+#include "ingest/json_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "ingest/record_builder.hpp"
+
+namespace treeline::ingest {
+namespace {
+
+using nlohmann::json;
+
+std::string scalar(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number_float()) return fmt::format("{}", v.get<double>());
+  if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+  if (v.is_null()) return "";
+  return v.dump();
+}
+
+// Looks up "a.b.c" as nested objects or as a dotted key, whichever the exporter wrote.
+const json* path(const json& root, std::string_view dotted) {
+  if (auto it = root.find(std::string(dotted)); it != root.end()) return &*it;
+  const json* cur = &root;
+  size_t start = 0;
+  while (start <= dotted.size()) {
+    size_t dot = dotted.find('.', start);
+    std::string key(dotted.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(key);
+    if (it == cur->end()) {
+      // The rest may be one dotted key at this level ("winlog": {"event_data.X": ...}).
+      if (dot != std::string_view::npos)
+        if (auto rest = cur->find(std::string(dotted.substr(start))); rest != cur->end()) return &*rest;
+      return nullptr;
+    }
+    cur = &*it;
+    if (dot == std::string_view::npos) return cur;
+    start = dot + 1;
+  }
+  return nullptr;
+}
+
+std::string get(const json& root, std::initializer_list<std::string_view> paths) {
+  for (auto p : paths)
+    if (const json* v = path(root, p); v && !v->is_null()) {
+      // evtx_dump writes {"#text": 4688, "#attributes": {...}} where an element has attributes.
+      if (v->is_object()) {
+        if (auto t = v->find("#text"); t != v->end()) return scalar(*t);
+        continue;
+      }
+      return scalar(*v);
+    }
+  return {};
+}
+
+// Every scalar under `prefix` ("winlog.event_data"), nested or dotted, by its own name.
+void collect(const json& root, const std::string& prefix, ExportedEvent& e) {
+  if (const json* obj = path(root, prefix); obj && obj->is_object()) {
+    for (auto it = obj->begin(); it != obj->end(); ++it) {
+      if (it.key() == "#attributes") continue;
+      if (it.key() == "Data" && it->is_array()) {
+        // <Data Name="X">v</Data> rendered as [{"#attributes": {"Name": "X"}, "#text": "v"}]
+        for (const auto& d : *it)
+          if (d.is_object()) e.data.emplace_back(get(d, {"#attributes.Name", "@Name", "Name"}), get(d, {"#text", "value"}));
+        continue;
+      }
+      if (it->is_object()) {
+        // UserData wraps its fields in one element (<LogFileCleared>): take that element's fields.
+        for (auto in = it->begin(); in != it->end(); ++in)
+          if (!in->is_object() && in.key() != "xmlns") e.data.emplace_back(in.key(), scalar(*in));
+        continue;
+      }
+      e.data.emplace_back(it.key(), scalar(*it));
+    }
+  }
+  std::string dotted = prefix + ".";
+  for (auto it = root.begin(); it != root.end(); ++it)
+    if (it.key().rfind(dotted, 0) == 0) e.data.emplace_back(it.key().substr(dotted.size()), scalar(*it));
+}
+
+// System fields of the NXLog flat shape (and of other flat exporters); the rest is EventData.
+bool is_flat_system_key(const std::string& k) {
+  static const std::set<std::string> kSystem = {
+      "SourceName", "ProviderGuid", "Level", "Keywords", "Channel", "channel", "Hostname", "hostname", "TimeCreated",
+      "@timestamp", "EventTime", "EventReceivedTime", "EventID", "Message", "Task", "Opcode", "RecordNumber",
+      "EventRecordID", "ActivityID", "RelatedActivityID", "ThreadID", "Version", "Category", "Domain", "AccountName",
+      "UserID", "AccountType", "Severity", "SeverityValue", "EventType", "SourceModuleName", "SourceModuleType",
+      "ExecutionProcessID", "ExecutionThreadID", "Computer", "@version", "tags", "host", "port", "OpcodeValue"};
+  return kSystem.count(k) > 0;
+}
+
+Status to_event(const json& j, ExportedEvent& e) {
+  if (!j.is_object()) return Error{ErrorCode::kBadInput, "not a JSON object"};
+  if (path(j, "Event.System")) {  // evtx_dump / Sigma regression data
+    e.event_id = get(j, {"Event.System.EventID"});
+    e.channel = get(j, {"Event.System.Channel"});
+    e.computer = get(j, {"Event.System.Computer"});
+    e.provider = get(j, {"Event.System.Provider.#attributes.Name"});
+    e.time = get(j, {"Event.System.TimeCreated.#attributes.SystemTime"});
+    e.record_id = get(j, {"Event.System.EventRecordID"});
+    e.version = get(j, {"Event.System.Version"});
+    collect(j, "Event.EventData", e);
+    collect(j, "Event.UserData", e);
+    return ok_status();
+  }
+  if (path(j, "winlog") || path(j, "winlog.channel") || path(j, "winlog.event_id")) {  // Winlogbeat / ECS
+    e.event_id = get(j, {"winlog.event_id", "event.code"});
+    e.channel = get(j, {"winlog.channel"});
+    e.computer = get(j, {"winlog.computer_name", "host.name", "host.hostname"});
+    e.provider = get(j, {"winlog.provider_name", "event.provider"});
+    e.time = get(j, {"@timestamp", "event.created"});
+    e.record_id = get(j, {"winlog.record_id"});
+    e.version = get(j, {"winlog.version"});
+    e.message = get(j, {"message"});
+    collect(j, "winlog.event_data", e);
+    collect(j, "winlog.user_data", e);
+    return ok_status();
+  }
+  if (j.contains("EventID") || j.contains("EventId")) {  // NXLog-style flat
+    e.event_id = get(j, {"EventID", "EventId"});
+    e.channel = get(j, {"Channel", "channel"});
+    e.computer = get(j, {"Hostname", "hostname", "Computer"});
+    e.provider = get(j, {"SourceName", "ProviderName"});
+    // The record's own clock: TimeCreated (UTC) first; EventTime is the collector's local time.
+    e.time = get(j, {"TimeCreated", "@timestamp", "EventTime"});
+    e.record_id = get(j, {"RecordNumber", "EventRecordID"});
+    e.version = get(j, {"Version"});
+    e.message = get(j, {"Message"});
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!is_flat_system_key(it.key()) && !it->is_object() && !it->is_array()) e.data.emplace_back(it.key(), scalar(*it));
+    return ok_status();
+  }
+  return Error{ErrorCode::kBadInput, "unknown JSON shape (not Winlogbeat/ECS, NXLog flat, or Event.System)"};
+}
+
+}  // namespace
+
+Expected<ReadStats> read_json(std::istream& in, const RecordFn& on_record, const IssueFn& on_issue) {
+  ReadStats stats;
+  EventRecord record;
+  auto one = [&](const json& j, const std::string& where, std::string raw, int64_t position) -> Status {
+    ExportedEvent e;
+    e.raw = std::move(raw) + "\x1f" + where;
+    Status s = to_event(j, e);
+    if (s) s = build_record(std::move(e), record);
+    if (!s) {
+      ++stats.skipped;
+      return on_issue({where, s.error().message, true});
+    }
+    ++stats.normal;
+    record.source_line = position;
+    return on_record(record);
+  };
+  // JSON lines when the first line is a whole JSON value on its own; else one document.
+  std::string first;
+  int64_t line_no = 0;
+  while (std::getline(in, first)) {
+    ++line_no;
+    if (first.find_first_not_of(" \t\r") != std::string::npos) break;
+  }
+  if (first.empty()) return stats;
+  bool lines_mode = json::accept(first);
+  if (lines_mode) {
+    std::string line = std::move(first);
+    do {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      std::string where = fmt::format("line {}", line_no);
+      json j;
+      try {
+        j = json::parse(line);
+      } catch (const json::exception& e) {
+        // A truncated last line, invalid UTF-8, a stray fragment: the line is reported, the rest loads.
+        ++stats.skipped;
+        std::string what = e.what();
+        if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+        if (auto s = on_issue({where, "not valid JSON: " + what, true}); !s) return s.error();
+        continue;
+      }
+      if (auto s = one(j, where, line, line_no); !s) return s.error();
+    } while ((++line_no, std::getline(in, line)));
+    return stats;
+  }
+  // One document, an array of records, or several pretty-printed documents one after another
+  // (as evtx_dump writes them): read JSON values until the stream ends.
+  std::stringstream rest;
+  rest << first << "\n" << in.rdbuf();
+  size_t index = 0;
+  while ((rest >> std::ws).peek() != std::char_traits<char>::eof()) {
+    json doc;
+    try {
+      rest >> doc;
+    } catch (const json::exception& e) {
+      std::string what = e.what();
+      if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+      if (index == 0) return Error{ErrorCode::kBadInput, "not JSON lines and not a JSON document: " + what};
+      // What follows a broken document cannot be re-synchronised: report it and keep the rest.
+      ++stats.skipped;
+      if (auto s = on_issue({fmt::format("document {}", index + 1), "not valid JSON (the rest of the file): " + what, true}); !s)
+        return s.error();
+      break;
+    }
+    if (doc.is_array()) {
+      for (size_t i = 0; i < doc.size(); ++i)
+        if (auto s = one(doc[i], fmt::format("element {}", i + 1), doc[i].dump(), static_cast<int64_t>(i) + 1); !s)
+          return s.error();
+    } else {
+      if (auto s = one(doc, fmt::format("document {}", index + 1), doc.dump(), static_cast<int64_t>(index) + 1); !s)
+        return s.error();
+    }
+    ++index;
+  }
+  return stats;
+}
+
+}  // namespace treeline::ingest

@@ -1,0 +1,79 @@
+#include "ingest/record_builder.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "core/text.hpp"
+#include "core/time.hpp"
+
+namespace treeline::ingest {
+namespace {
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+  return h;
+}
+
+}  // namespace
+
+Status build_record(ExportedEvent&& in, EventRecord& r) {
+  auto id = parse_windows_int(in.event_id);
+  if (!id || *id < 0 || *id > 65535) return Error{ErrorCode::kBadInput, in.event_id.empty() ? "no EventID" : fmt::format("EventID '{}' is not a number", in.event_id)};
+  if (in.channel.empty()) return Error{ErrorCode::kBadInput, "no Channel"};
+  if (in.computer.empty()) return Error{ErrorCode::kBadInput, "no Computer/Hostname"};
+  auto time = iso_to_filetime(in.time);
+  if (!time) return Error{ErrorCode::kBadInput, in.time.empty() ? "no time" : fmt::format("time '{}' is not ISO 8601", in.time)};
+
+  r = EventRecord{};
+  r.event_id = static_cast<uint32_t>(*id);
+  r.time = *time;
+  r.channel = std::move(in.channel);
+  r.provider = std::move(in.provider);
+  r.computer = std::move(in.computer);
+  if (auto rid = parse_windows_int(in.record_id); rid && *rid >= 0) {
+    r.record_id = static_cast<uint64_t>(*rid);
+  } else {
+    // No EventRecordID in the export: a hash of the record's text and position stands in
+    // (negative, so it is never mistaken for one). Nothing is deduplicated on it: identical
+    // lines may be distinct events, and the same file twice is caught by its SHA-256.
+    r.record_id = static_cast<uint64_t>(-static_cast<int64_t>(fnv1a(in.raw) & 0x7fffffffffffffffULL));
+  }
+  r.spec = find_event_spec(r.channel, r.event_id);
+  for (auto& [name, value] : in.data) {
+    r.owned_names.push_back(std::move(name));
+    r.values.push_back(std::move(value));
+  }
+  for (const auto& n : r.owned_names) r.names.emplace_back(n);
+  if (r.spec) {
+    // Some exporters fold Sysmon's ProcessId into their own ProcessID; the message still says it.
+    if (r.spec->channel != "Security" && !r.value("ProcessId") && !in.message.empty()) {
+      static const std::regex kPid(R"((?:^|\n)ProcessId:\s*(\d+))");
+      std::smatch m;
+      if (std::regex_search(in.message, m, kPid)) {
+        r.owned_names.push_back("ProcessId");
+        r.values.push_back(m[1].str());
+        r.names.clear();
+        for (const auto& n : r.owned_names) r.names.emplace_back(n);
+      }
+    }
+    if (auto v = parse_windows_int(in.version)) {
+      r.version = static_cast<int>(*v);
+    } else {
+      // The largest known layout whose fields are all present.
+      size_t best = 0;
+      for (const auto& l : r.spec->layouts) {
+        bool all = std::all_of(l.names.begin(), l.names.end(), [&](std::string_view n) { return r.value(n) != nullptr; });
+        if (all && l.names.size() >= best) {
+          best = l.names.size();
+          r.version = l.version;
+        }
+      }
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace treeline::ingest
