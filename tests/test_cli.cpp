@@ -56,7 +56,7 @@ TEST_CASE("A file that is not EVTX fails alone, named, with no rows", "[cli][bad
   write_file(dir.file("notes.evtx"), "this is not an event log, just text\n");
   auto r = run_treeline({"ingest", "-q", dir.file("case.db"), dir.file("notes.evtx")});
   CHECK(r.exit_code == 1);
-  CHECK_THAT(r.err, Catch::Contains(dir.file("notes.evtx")) && Catch::Contains("not an EVTX file"));
+  CHECK_THAT(r.err, Catch::Contains(dir.file("notes.evtx")) && Catch::Contains("not an EVTX, JSON or XML event log"));
   CHECK(count_rows(dir.file("case.db"), "SELECT count(*) FROM sources") == 0);
   CHECK(count_rows(dir.file("case.db"), "SELECT count(*) FROM events") == 0);
 }
