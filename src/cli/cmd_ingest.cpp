@@ -1,6 +1,7 @@
 // treeline ingest CASE.db PATH...
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/command.hpp"
@@ -18,6 +19,8 @@ struct IngestArgs {
   bool quiet = false;
   bool rebuild_graph = false;
   std::string format;
+  std::string reader = "auto";
+  unsigned threads = 2;
 };
 
 const char* status_name(ingest::FileReport::Status s) {
@@ -31,10 +34,10 @@ const char* status_name(ingest::FileReport::Status s) {
 
 Table files_table(const ingest::IngestReport& r) {
   Table t;
-  t.columns = {"file", "status", "read", "new", "duplicate", "recovered", "skipped", "issues"};
+  t.columns = {"file", "status", "reader", "read", "new", "duplicate", "recovered", "skipped", "issues"};
   for (const auto& f : r.files) {
-    t.rows.push_back({f.path, std::string(status_name(f.status)), f.totals.read, f.totals.added, f.totals.duplicate,
-                      f.totals.recovered, f.totals.skipped, f.issue_count});
+    t.rows.push_back({f.path, std::string(status_name(f.status)), f.reader, f.totals.read, f.totals.added,
+                      f.totals.duplicate, f.totals.recovered, f.totals.skipped, f.issue_count});
   }
   return t;
 }
@@ -50,7 +53,12 @@ Table events_table(const ingest::IngestReport& r) {
 int run_ingest(const IngestArgs& a) {
   auto format = to_format(a.format);
   auto db = unwrap(store::open_case_for_write(a.case_path));
-  ingest::Ingester ingester(db);
+  ingest::IngestOptions options;
+  options.reader = a.reader == "native" ? ingest::ReaderChoice::kNative
+                   : a.reader == "libevtx" ? ingest::ReaderChoice::kLibevtx
+                                           : ingest::ReaderChoice::kAuto;
+  options.threads = std::max(1u, a.threads);
+  ingest::Ingester ingester(db, options);
   ProgressBar bar(!a.quiet);
   auto report = unwrap(ingester.run(a.inputs, [&](const ingest::Progress& p) {
     bar.update(p.files_done, p.files_total, p.records, p.current);
@@ -120,6 +128,10 @@ void register_ingest(CLI::App& app) {
   sub->add_option("PATH", args->inputs, "EVTX files or folders of them")->required();
   sub->add_flag("-q,--quiet", args->quiet, "No progress bar");
   sub->add_flag("--rebuild-graph", args->rebuild_graph, "Rebuild the process graph even when nothing new was added");
+  sub->add_option("--reader", args->reader, "EVTX reader: auto (native, libevtx for what it cannot read), native, libevtx")
+      ->check(CLI::IsMember({"auto", "native", "libevtx"}))
+      ->capture_default_str();
+  sub->add_option("--threads", args->threads, "Threads decoding EVTX chunks (native reader)")->capture_default_str();
   add_format_option(*sub, args->format);
   sub->callback([args] { exit_code() = run_ingest(*args); });
 }

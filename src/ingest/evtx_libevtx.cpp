@@ -90,7 +90,13 @@ class Reader {
   const ReadOptions& options_;
   // Windows assigns each (provider, event id) to one channel in its manifest, so one XML
   // rendering per pair per file tells the channel of all the others.
-  std::unordered_map<std::string, std::string> channel_by_key_;
+  // The XML also names the provider as Windows does (Provider/@Name); libevtx's API gives the
+  // classic EventSourceName where there is one ("DCOM" for Microsoft-Windows-DistributedCOM).
+  struct Learnt {
+    std::string channel;
+    std::string provider;
+  };
+  std::unordered_map<std::string, Learnt> channel_by_key_;
   std::string last_channel_;
   EventRecord scratch_;
   bool xml_mode_ = false;
@@ -179,11 +185,13 @@ Status Reader::read_one(libevtx_record_t* rec, bool recovered, const std::string
     if (auto s = take_xml_identity(*xml, r, where); !s) return s;
   }
   if (known_channel != channel_by_key_.end()) {
-    r.channel = known_channel->second;
+    r.channel = known_channel->second.channel;
+    if (!known_channel->second.provider.empty()) r.provider = known_channel->second.provider;
   } else if (xml && !xml->channel.empty()) {
     r.channel = xml->channel;
-    channel_by_key_.emplace(key, r.channel);
+    channel_by_key_.emplace(key, Learnt{r.channel, xml->provider});
     last_channel_ = r.channel;
+    if (!xml->provider.empty()) r.provider = xml->provider;
   } else {
     // Without XML the channel can only be the file's: all records of a plain .evtx share it.
     r.channel = last_channel_.empty() ? "(unknown)" : last_channel_;

@@ -104,7 +104,9 @@ Expected<std::vector<std::string>> expand_inputs(const std::vector<std::string>&
 }
 
 Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read, FileReport& rep, IngestReport& total,
-                               Progress& progress, const ProgressFn& progress_fn) {
+                               Progress& progress, const ProgressFn& progress_fn,
+                               const std::function<bool(const ReadStats&)>& redo, bool* again) {
+  rep.reader = info.reader;
   auto known = writer_.find_source(info.sha256);
   if (!known) return known.error();
   if (known->has_value() && (*known)->status == "complete") {
@@ -149,6 +151,14 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     rep.totals = {};
     return ok_status();
   }
+  if (redo && again && redo(*result)) {
+    writer_.rollback_source();
+    std::string path = rep.path;
+    rep = FileReport();
+    rep.path = path;
+    *again = true;
+    return ok_status();
+  }
   if (info.format != "evtx" && result->normal == 0 && result->skipped > 0) {
     // Not one record was a Windows event: this is some other JSON or XML, not an event export.
     writer_.rollback_source();
@@ -170,6 +180,40 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
   return ok_status();
 }
 
+Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, FileReport& rep, IngestReport& total,
+                             Progress& progress, const ProgressFn& progress_fn) {
+  const std::string name = info.path;
+  Reader native = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
+    NativeOptions o;
+    o.threads = options_.threads;
+    if (bytes)
+      return read_evtx_native_memory(name, reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(), on_record,
+                                     on_issue, o);
+    return read_evtx_native(name, on_record, on_issue, o);
+  };
+  Reader libevtx = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
+    if (bytes) return read_evtx_libevtx_memory(name, *bytes, on_record, on_issue);
+    return read_evtx_libevtx(name, on_record, on_issue);
+  };
+  if (options_.reader == ReaderChoice::kLibevtx) {
+    info.reader = "libevtx";
+    return ingest_source(info, libevtx, rep, total, progress, progress_fn);
+  }
+  info.reader = "native";
+  if (options_.reader == ReaderChoice::kNative) return ingest_source(info, native, rep, total, progress, progress_fn);
+  // auto: a file the native reader reads with skips or damage goes to libevtx, whose recovery
+  // of corrupt chunks is the proven path.
+  bool again = false;
+  auto redo = [](const ReadStats& r) { return r.skipped > 0 || r.recovered > 0 || r.corrupted; };
+  if (auto s = ingest_source(info, native, rep, total, progress, progress_fn, redo, &again); !s) return s;
+  if (!again && !(rep.status == FileReport::Status::kFailed)) return ok_status();
+  std::string path = rep.path;
+  rep = FileReport();
+  rep.path = path;
+  info.reader = "libevtx";
+  return ingest_source(info, libevtx, rep, total, progress, progress_fn);
+}
+
 Status Ingester::ingest_member(const std::string& container, const std::string& member, std::string&& bytes,
                                IngestReport& total, Progress& progress, const ProgressFn& progress_fn) {
   FileReport rep;
@@ -188,8 +232,12 @@ Status Ingester::ingest_member(const std::string& container, const std::string& 
   info.reader = kind == Kind::kEvtx ? "libevtx" : info.format;
   info.container = container;
   info.member = member;
+  if (kind == Kind::kEvtx) {
+    if (auto s = ingest_evtx(info, &bytes, rep, total, progress, progress_fn); !s) return s;
+    total.files.push_back(std::move(rep));
+    return ok_status();
+  }
   Reader read = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
-    if (kind == Kind::kEvtx) return read_evtx_libevtx_memory(rep.path, bytes, on_record, on_issue);
     std::istringstream in(bytes);
     return kind == Kind::kJson ? read_json(in, on_record, on_issue) : read_xml(in, on_record, on_issue);
   };
@@ -240,8 +288,12 @@ Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progr
   info.sha256 = *sha;
   info.format = kind_name(kind);
   info.reader = kind == Kind::kEvtx ? "libevtx" : info.format;
+  if (kind == Kind::kEvtx) {
+    if (auto s = ingest_evtx(info, nullptr, rep, total, progress, progress_fn); !s) return s;
+    total.files.push_back(std::move(rep));
+    return ok_status();
+  }
   Reader read = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
-    if (kind == Kind::kEvtx) return read_evtx_libevtx(path, on_record, on_issue);
     std::ifstream in(path, std::ios::binary);
     if (!in) return Error{ErrorCode::kBadInput, fmt::format("{}: cannot read", path)};
     return kind == Kind::kJson ? read_json(in, on_record, on_issue) : read_xml(in, on_record, on_issue);

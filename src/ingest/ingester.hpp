@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ingest/evtx_libevtx.hpp"
+#include "ingest/evtx_native.hpp"
 #include "store/case_writer.hpp"
 
 namespace treeline::ingest {
@@ -24,6 +25,7 @@ struct Progress {
 struct FileReport {
   enum class Status { kIngested, kAlreadyInCase, kFailed };
   std::string path;
+  std::string reader;  // which reader read it: native, libevtx, json, xml
   Status status = Status::kIngested;
   std::string message;  // why it failed, or where it already is
   store::SourceTotals totals;
@@ -55,9 +57,20 @@ using ProgressFn = std::function<void(const Progress&)>;
 // A missing path, or a directory without any event log, is an error naming it.
 Expected<std::vector<std::string>> expand_inputs(const std::vector<std::string>& paths, size_t* ignored);
 
+enum class ReaderChoice {
+  kAuto,     // native; a file the native reader cannot read cleanly is read again with libevtx
+  kNative,
+  kLibevtx,
+};
+
+struct IngestOptions {
+  ReaderChoice reader = ReaderChoice::kAuto;
+  unsigned threads = 2;  // native reader: chunk-decoding threads
+};
+
 class Ingester {
  public:
-  explicit Ingester(store::Db& db) : db_(db), writer_(db) {}
+  explicit Ingester(store::Db& db, IngestOptions options = {}) : db_(db), writer_(db), options_(options) {}
   Expected<IngestReport> run(const std::vector<std::string>& paths, const ProgressFn& progress);
 
  private:
@@ -66,11 +79,18 @@ class Ingester {
   Status ingest_file(const std::string& path, IngestReport& total, Progress& progress, const ProgressFn& progress_fn);
   Status ingest_member(const std::string& container, const std::string& member, std::string&& bytes,
                        IngestReport& total, Progress& progress, const ProgressFn& progress_fn);
-  // One source, in one transaction.
+  // One source, in one transaction. When `redo` says the result is not good enough (the native
+  // reader skipped records), the transaction is rolled back and *again is set: the caller reads
+  // the source once more with another reader.
   Status ingest_source(const store::SourceInfo& info, const Reader& read, FileReport& report, IngestReport& total,
-                       Progress& progress, const ProgressFn& progress_fn);
+                       Progress& progress, const ProgressFn& progress_fn,
+                       const std::function<bool(const ReadStats&)>& redo = {}, bool* again = nullptr);
+  // EVTX by path or in memory, by the chosen reader (with auto's fallback).
+  Status ingest_evtx(store::SourceInfo info, const std::string* bytes, FileReport& rep, IngestReport& total,
+                     Progress& progress, const ProgressFn& progress_fn);
   store::Db& db_;
   store::CaseWriter writer_;
+  IngestOptions options_;
 };
 
 }  // namespace treeline::ingest

@@ -1,0 +1,749 @@
+#include "ingest/evtx_native.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "core/event_catalog.hpp"
+#include "core/time.hpp"
+
+namespace treeline::ingest {
+namespace {
+
+constexpr size_t kHeaderSize = 4096;
+constexpr size_t kChunkSize = 65536;
+
+// Every read is bounds-checked; a violation throws this, caught per record (or per chunk).
+struct Malformed {
+  std::string what;
+};
+
+[[noreturn]] void malformed(std::string what) { throw Malformed{std::move(what)}; }
+
+uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+uint32_t rd32(const uint8_t* p) { return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24); }
+uint64_t rd64(const uint8_t* p) { return rd32(p) | (static_cast<uint64_t>(rd32(p + 4)) << 32); }
+
+// A view of one chunk (names and template offsets are relative to its start).
+struct Cursor {
+  const uint8_t* base;  // chunk start
+  size_t size;          // chunk size
+  size_t pos;
+  size_t end;           // this cursor may not read past here
+
+  void need(size_t n) const {
+    if (pos > end || n > end - pos) malformed(fmt::format("BinXML runs past its end at chunk offset {}", pos));
+  }
+  uint8_t u8() {
+    need(1);
+    return base[pos++];
+  }
+  uint16_t u16() {
+    need(2);
+    uint16_t v = rd16(base + pos);
+    pos += 2;
+    return v;
+  }
+  uint32_t u32() {
+    need(4);
+    uint32_t v = rd32(base + pos);
+    pos += 4;
+    return v;
+  }
+  uint8_t peek() const {
+    need(1);
+    return base[pos];
+  }
+  void skip(size_t n) {
+    need(n);
+    pos += n;
+  }
+};
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) out.push_back(static_cast<char>(cp));
+  else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  } else {
+    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
+  }
+}
+
+std::string utf16_to_utf8(const uint8_t* p, size_t chars) {
+  std::string out;
+  out.reserve(chars);
+  for (size_t i = 0; i < chars; ++i) {
+    uint32_t c = rd16(p + 2 * i);
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < chars) {
+      uint32_t lo = rd16(p + 2 * (i + 1));
+      if (lo >= 0xdc00 && lo < 0xe000) {
+        append_utf8(out, 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00));
+        ++i;
+        continue;
+      }
+    }
+    append_utf8(out, c);
+  }
+  return out;
+}
+
+// What a piece of template content feeds.
+enum class Field : uint8_t { kEventId, kVersion, kProvider, kChannel, kComputer, kTime, kRecordId, kData, kNested };
+
+struct Slot {
+  Field field;
+  std::string name;     // EventData name for kData
+  bool is_sub = false;  // a substitution (else `literal`)
+  bool optional = false;  // an optional substitution: a NULL value removes the element
+  uint16_t sub = 0;
+  uint8_t type = 0;
+  std::string literal;
+};
+
+struct Compiled {
+  std::vector<Slot> slots;
+};
+
+// Template definitions compiled once for all chunks (and files read by this process).
+class TemplateCache {
+ public:
+  std::shared_ptr<const Compiled> find(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    return it == cache_.end() ? nullptr : it->second;
+  }
+  std::shared_ptr<const Compiled> put(const std::string& key, std::shared_ptr<const Compiled> c) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return cache_.emplace(key, std::move(c)).first->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const Compiled>> cache_;
+};
+
+TemplateCache& template_cache() {
+  static TemplateCache cache;
+  return cache;
+}
+
+uint64_t fnv1a(const uint8_t* p, size_t n) {
+  uint64_t h = 1469598103934665603ULL;
+  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
+  return h;
+}
+
+// Decoded fields of one record.
+struct Fields {
+  std::string event_id, version, provider, channel, computer, time_text, record_id_text;
+  std::optional<int64_t> time;
+  std::optional<uint64_t> record_id;
+  std::vector<std::pair<std::string, std::string>> data;
+};
+
+std::string render(uint8_t type, const uint8_t* p, size_t n);
+
+class ChunkParser {
+ public:
+  ChunkParser(const uint8_t* chunk, size_t size) : chunk_(chunk), size_(size) {}
+
+  // Parses one record's BinXML (pos..end) into fields.
+  void record(size_t pos, size_t end, Fields& out) {
+    Cursor c{chunk_, size_, pos, end};
+    fragment(c, out, {}, 0);
+  }
+
+ private:
+  std::string name_at(uint32_t offset) {
+    if (auto it = names_.find(offset); it != names_.end()) return it->second;
+    if (offset > size_ || size_ - offset < 8) malformed(fmt::format("name offset {} outside the chunk", offset));
+    uint16_t chars = rd16(chunk_ + offset + 6);
+    if (size_ - offset - 8 < 2u * chars) malformed(fmt::format("name at {} runs past the chunk", offset));
+    std::string n = utf16_to_utf8(chunk_ + offset + 8, chars);
+    names_.emplace(offset, n);
+    return n;
+  }
+
+  // A name reference; an inline name (offset == here) is skipped over.
+  std::string name(Cursor& c) {
+    uint32_t off = c.u32();
+    std::string n = name_at(off);
+    if (off == c.pos) {
+      c.skip(8);
+      c.skip(2u * rd16(chunk_ + off + 6) + 2);
+    }
+    return n;
+  }
+
+  static Field field_for(const std::vector<std::string>& path, bool* data) {
+    *data = false;
+    size_t n = path.size();
+    if (n >= 2 && path[n - 2] == "System") {
+      const std::string& e = path[n - 1];
+      if (e == "EventID") return Field::kEventId;
+      if (e == "Version") return Field::kVersion;
+      if (e == "Channel") return Field::kChannel;
+      if (e == "Computer") return Field::kComputer;
+      if (e == "EventRecordID") return Field::kRecordId;
+    }
+    for (const auto& p : path)
+      if (p == "EventData" || p == "UserData") *data = true;
+    return Field::kData;
+  }
+
+  // Content of an element: text, substitutions, references, child elements.
+  void content(Cursor& c, std::vector<std::string>& path, const std::string& data_name, std::vector<Slot>& out,
+               int depth) {
+    std::string text;
+    std::optional<Slot> sub;
+    bool any_child = false;
+    while (true) {
+      uint8_t t = c.peek();
+      uint8_t base = t & 0x1f;
+      if (base == 0x04) {  // end element
+        c.skip(1);
+        break;
+      }
+      if (base == 0x00) break;  // end of fragment (tolerated)
+      if (base == 0x01) {
+        any_child = true;
+        element(c, path, out, depth + 1);
+      } else if (base == 0x05) {
+        c.skip(1);
+        c.u8();  // value type: string
+        uint16_t chars = c.u16();
+        c.need(2u * chars);
+        text += utf16_to_utf8(chunk_ + c.pos, chars);
+        c.skip(2u * chars);
+      } else if (base == 0x0d || base == 0x0e) {
+        c.skip(1);
+        Slot s;
+        s.is_sub = true;
+        s.optional = base == 0x0e;
+        s.sub = c.u16();
+        s.type = c.u8();
+        sub = s;
+      } else if (base == 0x08) {
+        c.skip(1);
+        append_utf8(text, c.u16());
+      } else if (base == 0x09) {
+        c.skip(1);
+        std::string e = name(c);
+        text += e == "lt" ? "<" : e == "gt" ? ">" : e == "amp" ? "&" : e == "quot" ? "\"" : e == "apos" ? "'" : "";
+      } else if (base == 0x07) {
+        c.skip(1);
+        uint16_t chars = c.u16();
+        c.need(2u * chars);
+        text += utf16_to_utf8(chunk_ + c.pos, chars);
+        c.skip(2u * chars);
+      } else if (base == 0x0a) {
+        c.skip(1);
+        name(c);
+      } else if (base == 0x0b) {
+        c.skip(1);
+        uint16_t chars = c.u16();
+        c.skip(2u * chars);
+      } else {
+        malformed(fmt::format("unexpected BinXML token 0x{:02x} in element content", t));
+      }
+    }
+    if (any_child && !sub && text.empty()) return;
+    bool in_data = false;
+    Field f = field_for(path, &in_data);
+    if (sub && sub->type == 0x21) {
+      sub->field = Field::kNested;
+      out.push_back(*sub);
+      return;
+    }
+    if (f == Field::kData && !in_data) return;  // System content treeline does not use
+    // The data name: <Data Name="X">, or the element's own name inside UserData.
+    std::string nm = data_name.empty() ? path.back() : data_name;
+    if (f == Field::kData && !path.empty() && path.back() == "EventData") return;
+    if (sub) {
+      sub->field = f;
+      sub->name = nm;
+      out.push_back(*sub);
+    } else if (!(f == Field::kData && any_child)) {
+      Slot s;
+      s.field = f;
+      s.name = nm;
+      s.literal = std::move(text);
+      out.push_back(std::move(s));
+    }
+  }
+
+  void element(Cursor& c, std::vector<std::string>& path, std::vector<Slot>& out, int depth) {
+    if (depth > 64) malformed("BinXML nested too deep");
+    uint8_t t = c.u8();
+    // Elements written straight into a BinXML substitution value (type 0x21) carry no
+    // dependency identifier; everywhere else they do.
+    if (!in_binxml_value_) c.u16();
+    uint32_t size = c.u32();
+    size_t after = c.pos;
+    (void)size;
+    (void)after;
+    std::string el = name(c);
+    path.push_back(el);
+    std::string data_name;
+    if (t & 0x40) {
+      uint32_t list = c.u32();
+      size_t list_end = c.pos + list;
+      if (list_end > c.end) malformed("attribute list runs past its element");
+      while (c.pos < list_end) {
+        uint8_t at = c.u8();
+        if ((at & 0x1f) != 0x06) malformed(fmt::format("expected an attribute, found token 0x{:02x}", at));
+        std::string an = name(c);
+        // The attribute's value: text, substitution or references, while "more" flags say so.
+        std::string text;
+        std::optional<Slot> sub;
+        while (true) {
+          uint8_t vt = c.u8();
+          uint8_t b = vt & 0x1f;
+          if (b == 0x05) {
+            c.u8();
+            uint16_t chars = c.u16();
+            c.need(2u * chars);
+            text += utf16_to_utf8(chunk_ + c.pos, chars);
+            c.skip(2u * chars);
+          } else if (b == 0x0d || b == 0x0e) {
+            Slot s;
+            s.is_sub = true;
+            s.sub = c.u16();
+            s.type = c.u8();
+            sub = s;
+          } else if (b == 0x08) {
+            append_utf8(text, c.u16());
+          } else if (b == 0x09) {
+            name(c);
+          } else {
+            malformed(fmt::format("unexpected token 0x{:02x} in an attribute value", vt));
+          }
+          if (!(vt & 0x40)) break;
+        }
+        std::optional<Field> f;
+        if (el == "Provider" && an == "Name") f = Field::kProvider;
+        if (el == "TimeCreated" && an == "SystemTime") f = Field::kTime;
+        if (el == "Data" && an == "Name" && !sub) data_name = text;
+        if (f) {
+          Slot s = sub ? *sub : Slot{};
+          s.field = *f;
+          if (!sub) s.literal = text;
+          out.push_back(std::move(s));
+        }
+      }
+    }
+    uint8_t close = c.u8();
+    if (close == 0x02) {
+      content(c, path, el == "Data" && data_name.empty() ? std::to_string(data_index_++) : data_name, out, depth);
+    } else if (close == 0x03) {
+      // An empty <Data Name="X"/> is a present, empty value.
+      if (el == "Data" && !data_name.empty()) {
+        Slot s;
+        s.field = Field::kData;
+        s.name = data_name;
+        out.push_back(std::move(s));
+      }
+    } else {
+      malformed(fmt::format("expected the end of a start tag, found token 0x{:02x}", close));
+    }
+    path.pop_back();
+  }
+
+  std::shared_ptr<const Compiled> compile(uint32_t def, const std::vector<std::string>& context) {
+    if (auto it = local_.find({def, context.size()}); it != local_.end()) return it->second;
+    if (def > size_ || size_ - def < 24) malformed(fmt::format("template definition offset {} outside the chunk", def));
+    uint32_t data_size = rd32(chunk_ + def + 20);
+    if (size_ - def - 24 < data_size) malformed(fmt::format("template at {} runs past the chunk", def));
+    std::string key(reinterpret_cast<const char*>(chunk_ + def + 4), 16);
+    key += fmt::format(":{}:{:x}:{}", data_size, fnv1a(chunk_ + def + 24, data_size), context.size());
+    auto compiled = template_cache().find(key);
+    if (!compiled) {
+      auto fresh = std::make_shared<Compiled>();
+      Cursor c{chunk_, size_, def + 24, def + 24 + data_size};
+      if (c.peek() == 0x0f) c.skip(4);
+      // A nested template (EventData given as a BinXML value) compiles in its parent's context.
+      std::vector<std::string> path = context;
+      data_index_ = 0;
+      bool saved = in_binxml_value_;
+      in_binxml_value_ = false;
+      while (c.pos < c.end && (c.peek() & 0x1f) == 0x01) element(c, path, fresh->slots, 0);
+      in_binxml_value_ = saved;
+      compiled = template_cache().put(key, std::move(fresh));
+    }
+    local_.emplace(std::make_pair(def, context.size()), compiled);
+    return compiled;
+  }
+
+  // A fragment: [fragment header] then a template instance or an element.
+  void fragment(Cursor& c, Fields& out, std::vector<std::string> path, int depth) {
+    if (depth > 8) malformed("BinXML fragments nested too deep");
+    if (c.peek() == 0x0f) c.skip(4);
+    uint8_t t = c.peek();
+    if ((t & 0x1f) == 0x01) {
+      std::vector<Slot> slots;
+      data_index_ = 0;
+      bool saved = in_binxml_value_;
+      in_binxml_value_ = depth > 0;
+      element(c, path, slots, 0);
+      in_binxml_value_ = saved;
+      apply(slots, nullptr, c, out, path, depth);
+      return;
+    }
+    if (t != 0x0c) malformed(fmt::format("expected a template instance, found token 0x{:02x}", t));
+    c.skip(1);
+    c.u8();
+    c.u32();  // template id
+    uint32_t def = c.u32();
+    auto compiled = compile(def, path);
+    if (def == c.pos) {  // the definition is inline: step over it
+      c.need(24);
+      uint32_t data_size = rd32(chunk_ + c.pos + 20);
+      c.skip(24);
+      c.skip(data_size);
+    }
+    uint32_t count = c.u32();
+    if (count > 4096) malformed(fmt::format("{} substitution values", count));
+    std::vector<std::pair<size_t, std::pair<uint16_t, uint8_t>>> values(count);
+    size_t at = c.pos + 4u * count;
+    c.need(4u * count);
+    for (uint32_t i = 0; i < count; ++i) {
+      uint16_t size = c.u16();
+      uint8_t type = c.u8();
+      c.u8();
+      values[i] = {at, {size, type}};
+      at += size;
+    }
+    if (at > c.end) malformed("substitution values run past the record");
+    Values v{&values};
+    apply(compiled->slots, &v, c, out, path, depth);
+    c.pos = at;
+  }
+
+  struct Values {
+    const std::vector<std::pair<size_t, std::pair<uint16_t, uint8_t>>>* list;
+  };
+
+  void apply(const std::vector<Slot>& slots, const Values* values, Cursor& c, Fields& out,
+             const std::vector<std::string>& path, int depth) {
+    for (const Slot& s : slots) {
+      const uint8_t* p = nullptr;
+      size_t n = 0;
+      uint8_t type = 0x01;
+      if (s.is_sub) {
+        if (!values || s.sub >= values->list->size()) {
+          if (s.field == Field::kData) out.data.emplace_back(s.name, "");
+          continue;
+        }
+        const auto& [off, st] = (*values->list)[s.sub];
+        p = chunk_ + off;
+        n = st.first;
+        type = st.second;
+        if (type == 0x00) {
+          // NULL: an optional substitution removes its element; a normal one leaves it empty.
+          if (s.field == Field::kData && !s.optional) out.data.emplace_back(s.name, "");
+          continue;
+        }
+      }
+      if (s.field == Field::kNested || (s.is_sub && type == 0x21)) {
+        if (!s.is_sub) continue;
+        Cursor nested{chunk_, size_, static_cast<size_t>(p - chunk_), static_cast<size_t>(p - chunk_) + n};
+        std::vector<std::string> inner = path;
+        inner.push_back("EventData");
+        fragment(nested, out, inner, depth + 1);
+        continue;
+      }
+      auto text = [&] { return s.is_sub ? render(type, p, n) : s.literal; };
+      switch (s.field) {
+        case Field::kEventId: out.event_id = text(); break;
+        case Field::kVersion: out.version = text(); break;
+        case Field::kProvider: out.provider = text(); break;
+        case Field::kChannel: out.channel = text(); break;
+        case Field::kComputer: out.computer = text(); break;
+        case Field::kTime:
+          if (s.is_sub && type == 0x11 && n == 8) out.time = static_cast<int64_t>(rd64(p));
+          else out.time_text = text();
+          break;
+        case Field::kRecordId:
+          if (s.is_sub && (type == 0x0a || type == 0x15) && n == 8) out.record_id = rd64(p);
+          else out.record_id_text = text();
+          break;
+        case Field::kData: out.data.emplace_back(s.name, text()); break;
+        case Field::kNested: break;
+      }
+    }
+    (void)c;
+  }
+
+  const uint8_t* chunk_;
+  size_t size_;
+  std::unordered_map<uint32_t, std::string> names_;
+  std::map<std::pair<uint32_t, size_t>, std::shared_ptr<const Compiled>> local_;
+  int data_index_ = 0;
+  bool in_binxml_value_ = false;
+};
+
+// The text libevtx renders for a value, so both readers give the same typed rows.
+std::string render(uint8_t type, const uint8_t* p, size_t n) {
+  switch (type) {
+    case 0x01: {
+      size_t chars = n / 2;
+      while (chars > 0 && rd16(p + 2 * (chars - 1)) == 0) --chars;  // trailing NULs
+      return utf16_to_utf8(p, chars);
+    }
+    case 0x02: {
+      size_t len = n;
+      while (len > 0 && p[len - 1] == 0) --len;
+      return std::string(reinterpret_cast<const char*>(p), len);
+    }
+    case 0x03: return n >= 1 ? std::to_string(static_cast<int8_t>(p[0])) : "";
+    case 0x04: return n >= 1 ? std::to_string(p[0]) : "";
+    case 0x05: return n >= 2 ? std::to_string(static_cast<int16_t>(rd16(p))) : "";
+    case 0x06: return n >= 2 ? std::to_string(rd16(p)) : "";
+    case 0x07: return n >= 4 ? std::to_string(static_cast<int32_t>(rd32(p))) : "";
+    case 0x08: return n >= 4 ? std::to_string(rd32(p)) : "";
+    case 0x09: return n >= 8 ? std::to_string(static_cast<int64_t>(rd64(p))) : "";
+    case 0x0a: return n >= 8 ? std::to_string(rd64(p)) : "";
+    case 0x0d: return n >= 4 ? (rd32(p) ? "true" : "false") : "";
+    case 0x0f:
+      if (n < 16) return "";
+      return fmt::format("{{{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}}}", rd32(p), rd16(p + 4),
+                         rd16(p + 6), p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]);
+    case 0x11: return n >= 8 ? filetime_to_iso(static_cast<int64_t>(rd64(p))) : "";
+    case 0x13: {
+      if (n < 8) return "";
+      uint8_t count = p[1];
+      if (n < 8u + 4u * count) return "";
+      uint64_t auth = 0;
+      for (int i = 2; i < 8; ++i) auth = (auth << 8) | p[i];
+      std::string s = fmt::format("S-{}-{}", p[0], auth);
+      for (uint8_t i = 0; i < count; ++i) s += fmt::format("-{}", rd32(p + 8 + 4 * i));
+      return s;
+    }
+    case 0x10:  // SizeT: as wide as the writer's pointers
+      if (n == 4) return fmt::format("0x{:08x}", rd32(p));
+      return n >= 8 ? fmt::format("0x{:016x}", rd64(p)) : "";
+    case 0x14: return n >= 4 ? fmt::format("0x{:08x}", rd32(p)) : "";
+    case 0x15: return n >= 8 ? fmt::format("0x{:016x}", rd64(p)) : "";
+    default: {
+      std::string hex;
+      for (size_t i = 0; i < n && i < 4096; ++i) hex += fmt::format("{:02X}", p[i]);
+      return hex;
+    }
+  }
+}
+
+struct DecodedRecord {
+  EventRecord record;
+  std::optional<ReadIssue> issue;  // set: skipped with this reason
+  bool ok = false;
+};
+
+struct DecodedChunk {
+  std::vector<DecodedRecord> records;
+  std::vector<ReadIssue> issues;
+  size_t normal = 0, recovered = 0, skipped = 0;
+};
+
+DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
+  DecodedChunk out;
+  std::string where_chunk = fmt::format("chunk {}", index);
+  bool damaged = false;
+  if (size < 512 || std::memcmp(chunk, "ElfChnk\0", 8) != 0) {
+    // Not a chunk at all: an unused (zeroed) chunk at the end is normal and not reported.
+    bool zero = std::all_of(chunk, chunk + std::min<size_t>(size, 512), [](uint8_t b) { return b == 0; });
+    if (!zero) out.issues.push_back({where_chunk, "no chunk signature; its records are read where they parse", false});
+    if (zero || size < 512) return out;
+    damaged = true;
+  }
+  uint32_t free_offset = rd32(chunk + 48);
+  if (free_offset < 512 || free_offset > size) {
+    out.issues.push_back({where_chunk, fmt::format("free space offset {} is out of range", free_offset), false});
+    free_offset = static_cast<uint32_t>(size);
+    damaged = true;
+  }
+  if (!damaged) {
+    std::vector<uint8_t> covered(chunk, chunk + 120);
+    covered.insert(covered.end(), chunk + 128, chunk + 512);
+    uint32_t header_crc = static_cast<uint32_t>(crc32(0, covered.data(), static_cast<uInt>(covered.size())));
+    uint32_t records_crc = static_cast<uint32_t>(crc32(0, chunk + 512, free_offset - 512));
+    // Logs copied from a running system often carry a stale checksum in the chunk being written:
+    // report it, and read the records as the log's own.
+    if (header_crc != rd32(chunk + 124) || records_crc != rd32(chunk + 52))
+      out.issues.push_back({where_chunk, "chunk checksum mismatch; records read all the same", false});
+  }
+  ChunkParser parser(chunk, size);
+  size_t pos = 512;
+  while (pos + 24 <= free_offset) {
+    if (rd32(chunk + pos) != 0x00002a2a) {
+      if (!damaged) out.issues.push_back({fmt::format("{} offset {}", where_chunk, pos), "no record signature; rest of chunk skipped", false});
+      break;
+    }
+    uint32_t rsize = rd32(chunk + pos + 4);
+    uint64_t header_id = rd64(chunk + pos + 8);
+    std::string where = fmt::format("record {} ({} offset {})", header_id, where_chunk, pos);
+    if (rsize < 28 || rsize > size - pos || rd32(chunk + pos + rsize - 4) != rsize) {
+      ++out.skipped;
+      out.issues.push_back({where, fmt::format("bad record size {}; rest of chunk skipped", rsize), true});
+      break;
+    }
+    DecodedRecord d;
+    EventRecord& r = d.record;
+    try {
+      Fields f;
+      parser.record(pos + 24, pos + rsize - 4, f);
+      auto id = f.event_id.empty() ? std::nullopt : std::optional<int64_t>(std::stoll(f.event_id));
+      if (!id) malformed("no EventID");
+      r.event_id = static_cast<uint32_t>(*id) & 0xffff;
+      r.record_id = f.record_id ? *f.record_id : header_id;
+      if (!f.record_id && !f.record_id_text.empty()) r.record_id = std::stoull(f.record_id_text);
+      if (r.record_id != header_id) r.file_record = header_id;
+      int64_t written = static_cast<int64_t>(rd64(chunk + pos + 16));
+      r.time = f.time ? *f.time : (f.time_text.empty() ? written : iso_to_filetime(f.time_text).value_or(written));
+      r.channel = f.channel.empty() ? "(unknown)" : std::move(f.channel);
+      r.provider = std::move(f.provider);
+      r.computer = f.computer.empty() ? "(unknown)" : std::move(f.computer);
+      r.recovered = damaged;
+      r.spec = find_event_spec(r.channel, r.event_id);
+      if (r.spec) {
+        r.version = f.version.empty() ? -1 : std::stoi(f.version);
+        for (auto& [name, value] : f.data) {
+          r.owned_names.push_back(std::move(name));
+          r.values.push_back(std::move(value));
+        }
+        // Older manifests name a field twice (4648's second LogonGuid is the target's): the
+        // second occurrence takes the Target name the catalog knows, as its position says.
+        for (size_t i = 0; i < r.owned_names.size(); ++i)
+          for (size_t k = 0; k < i; ++k)
+            if (r.owned_names[k] == r.owned_names[i] && r.spec->field("Target" + r.owned_names[i]))
+              r.owned_names[i] = "Target" + r.owned_names[i];
+        for (const auto& nm : r.owned_names) r.names.emplace_back(nm);
+      }
+      d.ok = true;
+      if (damaged) ++out.recovered; else ++out.normal;
+    } catch (const Malformed& m) {
+      ++out.skipped;
+      d.issue = ReadIssue{where, m.what, true};
+    } catch (const std::exception& e) {  // stoll/stoi on garbage
+      ++out.skipped;
+      d.issue = ReadIssue{where, fmt::format("malformed value: {}", e.what()), true};
+    }
+    out.records.push_back(std::move(d));
+    pos += rsize;
+  }
+  return out;
+}
+
+Expected<ReadStats> read_bytes(const std::string& name, const uint8_t* data, size_t size, const RecordFn& on_record,
+                               const IssueFn& on_issue, const NativeOptions& options) {
+  if (size < kHeaderSize || std::memcmp(data, "ElfFile\0", 8) != 0)
+    return Error{ErrorCode::kBadInput, fmt::format("{}: not an EVTX file (no \"ElfFile\" signature)", name)};
+  ReadStats stats;
+  if (static_cast<uint32_t>(crc32(0, data, 120)) != rd32(data + 124)) {
+    stats.corrupted = true;
+    if (auto s = on_issue({"file header", "header checksum mismatch; chunks are read all the same", false}); !s) return s.error();
+  }
+  uint32_t header_block = rd16(data + 40);
+  if (header_block != kHeaderSize) header_block = kHeaderSize;
+  size_t chunks = (size - header_block + kChunkSize - 1) / kChunkSize;
+  auto chunk_at = [&](size_t i) {
+    size_t off = header_block + i * kChunkSize;
+    return std::make_pair(data + off, std::min(kChunkSize, size - off));
+  };
+  auto deliver = [&](DecodedChunk& d) -> Status {
+    for (auto& issue : d.issues)
+      if (auto s = on_issue(issue); !s) return s;
+    for (auto& rec : d.records) {
+      if (!rec.ok) {
+        if (auto s = on_issue(*rec.issue); !s) return s;
+        continue;
+      }
+      if (auto s = on_record(rec.record); !s) return s;
+    }
+    stats.normal += static_cast<int64_t>(d.normal);
+    stats.recovered += static_cast<int64_t>(d.recovered);
+    stats.skipped += static_cast<int64_t>(d.skipped);
+    return ok_status();
+  };
+  unsigned threads = std::max(1u, options.threads);
+  if (threads == 1) {
+    for (size_t i = 0; i < chunks; ++i) {
+      auto [p, n] = chunk_at(i);
+      DecodedChunk d = decode_chunk(p, n, i);
+      if (auto s = deliver(d); !s) return s.error();
+    }
+    return stats;
+  }
+  // Chunks are independent: decode ahead on worker threads, deliver in file order. At most
+  // 4 chunks per thread are in flight, so memory stays bounded whatever the file size.
+  std::deque<std::future<DecodedChunk>> ahead;
+  size_t next = 0;
+  const size_t window = 4 * threads;
+  while (next < chunks || !ahead.empty()) {
+    while (next < chunks && ahead.size() < window) {
+      auto [p, n] = chunk_at(next);
+      ahead.push_back(std::async(std::launch::async, decode_chunk, p, n, next));
+      ++next;
+    }
+    DecodedChunk d = ahead.front().get();
+    ahead.pop_front();
+    if (auto s = deliver(d); !s) {
+      for (auto& f : ahead) f.wait();
+      return s.error();
+    }
+  }
+  return stats;
+}
+
+}  // namespace
+
+Expected<ReadStats> read_evtx_native_memory(const std::string& name, const uint8_t* data, size_t size,
+                                            const RecordFn& on_record, const IssueFn& on_issue,
+                                            const NativeOptions& options) {
+  return read_bytes(name, data, size, on_record, on_issue, options);
+}
+
+Expected<ReadStats> read_evtx_native(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue,
+                                     const NativeOptions& options) {
+  // Evidence is opened read-only and mapped read-only.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Error{ErrorCode::kIo, fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    ::close(fd);
+    return Error{ErrorCode::kIo, fmt::format("{}: cannot stat: {}", path, std::strerror(errno))};
+  }
+  size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return Error{ErrorCode::kBadInput, fmt::format("{}: empty file", path)};
+  }
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return Error{ErrorCode::kIo, fmt::format("{}: cannot map: {}", path, std::strerror(errno))};
+  madvise(map, size, MADV_SEQUENTIAL);
+  auto result = read_bytes(path, static_cast<const uint8_t*>(map), size, on_record, on_issue, options);
+  munmap(map, size);
+  return result;
+}
+
+}  // namespace treeline::ingest
