@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Ingest benchmark: treeline ingest vs evtxexport -f xml on the same large EVTX, same run.
+"""Ingest benchmark: treeline ingest (native and libevtx readers) vs evtxexport -f xml on the
+same large EVTX, in the same run.
 
 Builds a large EVTX from real chunks (tools/make_big_evtx.py), then times each tool and reads
 its peak memory (ru_maxrss of the child). The machine is noisy: compare the ratios.
@@ -33,14 +34,20 @@ def main():
     ap.add_argument("--treeline", default=os.path.join(ROOT, "build", "src", "cli", "treeline"))
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--bulk", action="store_true",
+                    help="use treeline-gen --bulk (a busy server's realistic event mix) instead of repeated real chunks")
+    ap.add_argument("--gen", default=os.path.join(ROOT, "build", "tools", "gen", "treeline-gen"))
     args = ap.parse_args()
     if not os.path.exists(args.source):
         sys.exit(f"source log not found: {args.source} (clone treeline beside shared/)")
     os.makedirs(args.out, exist_ok=True)
-    big = os.path.join(args.out, f"big-{args.records}.evtx")
+    big = os.path.join(args.out, f"{'bulk' if args.bulk else 'big'}-{args.records}.evtx")
     if not os.path.exists(big):
-        subprocess.check_call([sys.executable, os.path.join(ROOT, "tools", "make_big_evtx.py"), args.source, big,
-                               "--records", str(args.records)])
+        if args.bulk:
+            subprocess.check_call([args.gen, "--bulk", "--events", str(args.records), "-o", big])
+        else:
+            subprocess.check_call([sys.executable, os.path.join(ROOT, "tools", "make_big_evtx.py"), args.source, big,
+                                   "--records", str(args.records)])
     size_mb = os.path.getsize(big) / 1e6
     # Warm the page cache so the first tool is not charged for the disk.
     with open(big, "rb") as f:
@@ -52,10 +59,13 @@ def main():
         case = os.path.join(args.out, "bench-case.db")
         if os.path.exists(case):
             os.remove(case)
-        t, rss, code = run([args.treeline, "ingest", "-q", case, big])
-        if code not in (0, 3):
-            sys.exit(f"treeline ingest failed with exit code {code}")
-        results.setdefault("treeline ingest (libevtx)", []).append((t, rss))
+        for reader, threads in (("native", 2), ("native", 1), ("libevtx", 1)):
+            if os.path.exists(case):
+                os.remove(case)
+            t, rss, code = run([args.treeline, "ingest", "-q", "--reader", reader, "--threads", str(threads), case, big])
+            if code not in (0, 3):
+                sys.exit(f"treeline ingest --reader {reader} failed with exit code {code}")
+            results.setdefault(f"treeline ingest --reader {reader} -t{threads}", []).append((t, rss))
         t, rss, code = run(["evtxexport", "-f", "xml", big])
         results.setdefault("evtxexport -f xml", []).append((t, rss))
 
@@ -67,7 +77,9 @@ def main():
         best[name] = t
         print(f"{name:32} {t:8.2f} {args.records / t:10.0f} {size_mb / t:7.1f} {max(r for _, r in runs):8.1f}")
     base = best["evtxexport -f xml"]
-    print(f"ratio treeline/evtxexport throughput: {base / best['treeline ingest (libevtx)']:.2f}x")
+    lib = best["treeline ingest --reader libevtx -t1"]
+    for name, t in best.items():
+        print(f"{name:32} {base / t:6.2f}x evtxexport  {lib / t:6.2f}x libevtx path")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,7 @@
--- 0006_inputs.sql: provenance for JSON and XML inputs, and the index cross-format dedupe uses.
+-- 0006_inputs.sql: provenance for JSON and XML inputs.
 
 -- The line (JSON lines, XML) or element (JSON array) number of the record in its source.
 ALTER TABLE events ADD COLUMN source_line INTEGER;
-
--- The same event from an EVTX and from a SIEM export is found by host, channel and EventRecordID.
-CREATE INDEX events_by_record_id ON events (channel_id, record_id);
 
 -- events_v gains source_line (appended: the view's contract only grows).
 DROP VIEW events_v;

@@ -18,6 +18,7 @@ struct IngestArgs {
   std::vector<std::string> inputs;
   bool quiet = false;
   bool rebuild_graph = false;
+  bool no_graph = false;
   std::string format;
   std::string reader = "auto";
   unsigned threads = 2;
@@ -52,6 +53,7 @@ Table events_table(const ingest::IngestReport& r) {
 
 int run_ingest(const IngestArgs& a) {
   auto format = to_format(a.format);
+  if (a.inputs.empty() && !a.rebuild_graph) throw CliError(kExitUsage, "ingest: give at least one PATH");
   auto db = unwrap(store::open_case_for_write(a.case_path));
   ingest::IngestOptions options;
   options.reader = a.reader == "native" ? ingest::ReaderChoice::kNative
@@ -102,7 +104,7 @@ int run_ingest(const IngestArgs& a) {
     if (format == report::Format::kTable) report::write_table(std::cout, events_table(report), format);
   }
   // The graph is rebuilt over the whole case, so links can use processes from earlier runs.
-  if (report.records_added() > 0 || a.rebuild_graph) {
+  if ((report.records_added() > 0 && !a.no_graph) || a.rebuild_graph) {
     auto g = unwrap(graph::build_graph(db));
     if (format == report::Format::kTable) {
       std::string methods, reasons;
@@ -125,9 +127,10 @@ void register_ingest(CLI::App& app) {
   auto args = std::make_shared<IngestArgs>();
   auto* sub = app.add_subcommand("ingest", "Read event logs (files or folders, recursively) into a case database");
   sub->add_option("CASE.db", args->case_path, "Case database (created if missing)")->required();
-  sub->add_option("PATH", args->inputs, "EVTX files or folders of them")->required();
+  sub->add_option("PATH", args->inputs, "Event logs: EVTX, JSON, XML, zip/gz/tar, or folders of them");
   sub->add_flag("-q,--quiet", args->quiet, "No progress bar");
   sub->add_flag("--rebuild-graph", args->rebuild_graph, "Rebuild the process graph even when nothing new was added");
+  sub->add_flag("--no-graph", args->no_graph, "Do not rebuild the process graph now (for several ingests in a row)");
   sub->add_option("--reader", args->reader, "EVTX reader: auto (native, libevtx for what it cannot read), native, libevtx")
       ->check(CLI::IsMember({"auto", "native", "libevtx"}))
       ->capture_default_str();

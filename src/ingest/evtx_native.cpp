@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -653,21 +652,49 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
   return out;
 }
 
-Expected<ReadStats> read_bytes(const std::string& name, const uint8_t* data, size_t size, const RecordFn& on_record,
-                               const IssueFn& on_issue, const NativeOptions& options) {
-  if (size < kHeaderSize || std::memcmp(data, "ElfFile\0", 8) != 0)
+// Where chunks come from: memory (archive members) or the file, read chunk by chunk with pread
+// so that memory stays bounded whatever the file size.
+struct Source {
+  const uint8_t* memory = nullptr;
+  int fd = -1;
+  size_t size = 0;
+
+  // Fills `buf` with chunk bytes at `offset`; returns how many.
+  size_t read(size_t offset, size_t length, std::vector<uint8_t>& buf) const {
+    length = std::min(length, size - offset);
+    buf.resize(length);
+    if (memory) {
+      std::memcpy(buf.data(), memory + offset, length);
+      return length;
+    }
+    size_t done = 0;
+    while (done < length) {
+      ssize_t n = pread(fd, buf.data() + done, length - done, static_cast<off_t>(offset + done));
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    buf.resize(done);
+    return done;
+  }
+};
+
+Expected<ReadStats> read_source(const std::string& name, const Source& src, const RecordFn& on_record,
+                                const IssueFn& on_issue, const NativeOptions& options) {
+  std::vector<uint8_t> header;
+  if (src.size < kHeaderSize || src.read(0, kHeaderSize, header) < kHeaderSize ||
+      std::memcmp(header.data(), "ElfFile\0", 8) != 0)
     return Error{ErrorCode::kBadInput, fmt::format("{}: not an EVTX file (no \"ElfFile\" signature)", name)};
   ReadStats stats;
-  if (static_cast<uint32_t>(crc32(0, data, 120)) != rd32(data + 124)) {
+  if (static_cast<uint32_t>(crc32(0, header.data(), 120)) != rd32(header.data() + 124)) {
     stats.corrupted = true;
     if (auto s = on_issue({"file header", "header checksum mismatch; chunks are read all the same", false}); !s) return s.error();
   }
-  uint32_t header_block = rd16(data + 40);
-  if (header_block != kHeaderSize) header_block = kHeaderSize;
-  size_t chunks = (size - header_block + kChunkSize - 1) / kChunkSize;
-  auto chunk_at = [&](size_t i) {
-    size_t off = header_block + i * kChunkSize;
-    return std::make_pair(data + off, std::min(kChunkSize, size - off));
+  const size_t header_block = kHeaderSize;
+  size_t chunks = (src.size - header_block + kChunkSize - 1) / kChunkSize;
+  auto decode = [&src, header_block](size_t i) {
+    std::vector<uint8_t> buf;
+    size_t n = src.read(header_block + i * kChunkSize, kChunkSize, buf);
+    return decode_chunk(buf.data(), n, i);
   };
   auto deliver = [&](DecodedChunk& d) -> Status {
     for (auto& issue : d.issues)
@@ -687,8 +714,7 @@ Expected<ReadStats> read_bytes(const std::string& name, const uint8_t* data, siz
   unsigned threads = std::max(1u, options.threads);
   if (threads == 1) {
     for (size_t i = 0; i < chunks; ++i) {
-      auto [p, n] = chunk_at(i);
-      DecodedChunk d = decode_chunk(p, n, i);
+      DecodedChunk d = decode(i);
       if (auto s = deliver(d); !s) return s.error();
     }
     return stats;
@@ -700,8 +726,7 @@ Expected<ReadStats> read_bytes(const std::string& name, const uint8_t* data, siz
   const size_t window = 4 * threads;
   while (next < chunks || !ahead.empty()) {
     while (next < chunks && ahead.size() < window) {
-      auto [p, n] = chunk_at(next);
-      ahead.push_back(std::async(std::launch::async, decode_chunk, p, n, next));
+      ahead.push_back(std::async(std::launch::async, decode, next));
       ++next;
     }
     DecodedChunk d = ahead.front().get();
@@ -719,12 +744,15 @@ Expected<ReadStats> read_bytes(const std::string& name, const uint8_t* data, siz
 Expected<ReadStats> read_evtx_native_memory(const std::string& name, const uint8_t* data, size_t size,
                                             const RecordFn& on_record, const IssueFn& on_issue,
                                             const NativeOptions& options) {
-  return read_bytes(name, data, size, on_record, on_issue, options);
+  Source src;
+  src.memory = data;
+  src.size = size;
+  return read_source(name, src, on_record, on_issue, options);
 }
 
 Expected<ReadStats> read_evtx_native(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue,
                                      const NativeOptions& options) {
-  // Evidence is opened read-only and mapped read-only.
+  // Evidence is opened read-only.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Error{ErrorCode::kIo, fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
   struct stat st {};
@@ -732,17 +760,12 @@ Expected<ReadStats> read_evtx_native(const std::string& path, const RecordFn& on
     ::close(fd);
     return Error{ErrorCode::kIo, fmt::format("{}: cannot stat: {}", path, std::strerror(errno))};
   }
-  size_t size = static_cast<size_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return Error{ErrorCode::kBadInput, fmt::format("{}: empty file", path)};
-  }
-  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  Source src;
+  src.fd = fd;
+  src.size = static_cast<size_t>(st.st_size);
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  auto result = read_source(path, src, on_record, on_issue, options);
   ::close(fd);
-  if (map == MAP_FAILED) return Error{ErrorCode::kIo, fmt::format("{}: cannot map: {}", path, std::strerror(errno))};
-  madvise(map, size, MADV_SEQUENTIAL);
-  auto result = read_bytes(path, static_cast<const uint8_t*>(map), size, on_record, on_issue, options);
-  munmap(map, size);
   return result;
 }
 

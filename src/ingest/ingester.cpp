@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "ingest/archive.hpp"
+#include "store/case_db.hpp"
 #include "ingest/json_reader.hpp"
 #include "ingest/sha256.hpp"
 #include "ingest/xml_reader.hpp"
@@ -310,6 +311,17 @@ Expected<IngestReport> Ingester::run(const std::vector<std::string>& paths, cons
   if (!files) return files.error();
   Progress progress;
   progress.files_total = files->size();
+  // A large load into a small case builds its secondary indexes once, at the end.
+  uint64_t bytes = 0;
+  for (const auto& f : *files) {
+    std::error_code ec;
+    bytes += fs::file_size(f, ec);
+  }
+  auto existing = db_.query_int("SELECT count(*) FROM events");
+  if (!existing) return existing.error();
+  bool bulk = bytes > (64u << 20) && static_cast<uint64_t>(*existing) * 300 < bytes;
+  if (bulk)
+    if (auto s = store::drop_bulk_indexes(db_); !s) return s.error();
   for (const auto& path : *files) {
     progress.current = path;
     if (progress_fn) progress_fn(progress);
@@ -317,6 +329,8 @@ Expected<IngestReport> Ingester::run(const std::vector<std::string>& paths, cons
     ++progress.files_done;
   }
   if (progress_fn) progress_fn(progress);
+  if (bulk)
+    if (auto s = store::create_bulk_indexes(db_); !s) return s.error();
   report.elapsed = std::chrono::steady_clock::now() - start;
   return report;
 }

@@ -24,6 +24,12 @@ int latest_schema_version();
 // Creates the case if needed and brings it to the latest schema.
 Expected<Db> open_case_for_write(const std::string& path);
 
+// Secondary indexes of the events table, which a large load drops and builds once at the end:
+// one sort beats a million B-tree inserts. open_case_for_write re-creates any that an
+// interrupted load left missing.
+Status drop_bulk_indexes(Db& db);
+Status create_bulk_indexes(Db& db);
+
 // Opens an existing case so that nothing can change it (SQLITE_OPEN_READONLY).
 Expected<Db> open_case_read_only(const std::string& path);
 

@@ -125,26 +125,41 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
       !s)
     return s.error();
 
-  auto host = host_id(r.computer);
-  if (!host) return host.error();
+  // Records of one file share host, channel and provider: the last ones are remembered.
+  if (r.computer != last_.computer || !last_.host) {
+    auto host = host_id(r.computer);
+    if (!host) return host.error();
+    last_.computer = r.computer;
+    last_.host = *host;
+  }
+  const int64_t* host = &*last_.host;
   // Known channels keep their canonical spelling ("security" from a SIEM becomes "Security").
-  const std::string channel_name = r.spec ? std::string(r.spec->channel) : r.channel;
-  auto channel = intern(select_channel_, insert_channel_, channels_, channel_name, nullptr, "channel");
-  if (!channel) return channel.error();
+  std::string_view channel_name = r.spec ? r.spec->channel : std::string_view(r.channel);
+  if (channel_name != last_.channel || !last_.channel_id) {
+    auto c = intern(select_channel_, insert_channel_, channels_, std::string(channel_name), nullptr, "channel");
+    if (!c) return c.error();
+    last_.channel = std::string(channel_name);
+    last_.channel_id = *c;
+  }
+  const int64_t* channel = &*last_.channel_id;
   std::optional<int64_t> provider;
   if (!r.provider.empty()) {
-    auto p = intern(select_provider_, insert_provider_, providers_, r.provider, nullptr, "provider");
-    if (!p) return p.error();
-    provider = *p;
+    if (r.provider != last_.provider || !last_.provider_id) {
+      auto p = intern(select_provider_, insert_provider_, providers_, r.provider, nullptr, "provider");
+      if (!p) return p.error();
+      last_.provider = r.provider;
+      last_.provider_id = *p;
+    }
+    provider = last_.provider_id;
   }
 
   // The same event may already be in the case from another format (an EVTX and its SIEM export):
   // same host (short name), channel and EventRecordID, within a second (exports round the time).
   if (cross_format_ && static_cast<int64_t>(r.record_id) >= 0) {
     if (auto s = prepare_into(db_, find_same_,
-                              "SELECT 1 FROM events e JOIN hosts h ON h.host_id = e.host_id "
-                              "WHERE e.channel_id = ? AND e.record_id = ? AND e.time BETWEEN ? AND ? "
-                              "AND h.short_name = ? LIMIT 1");
+                              // The event_identity index (host, channel, record id, time) answers this.
+                              "SELECT 1 FROM events e WHERE e.host_id IN (SELECT host_id FROM hosts WHERE short_name = ?5) "
+                              "AND e.channel_id = ?1 AND e.record_id = ?2 AND e.time BETWEEN ?3 AND ?4 LIMIT 1");
         !s)
       return s.error();
     find_same_.reset();
@@ -184,7 +199,7 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
     Stmt& t = **st;
     t.reset();
     t.bind(1, event_pk);
-    for (size_t i = 0; i < row.values.size(); ++i) t.bind(static_cast<int>(i) + 2, row.values[i]);
+    for (size_t i = 0; i < row.values.size(); ++i) t.bind_static(static_cast<int>(i) + 2, row.values[i]);
     if (t.step() != SQLITE_DONE) return db_.error(fmt::format("inserting into {}", r.spec->table));
   }
   return AddResult::kAdded;
@@ -224,6 +239,7 @@ Status CaseWriter::commit_source(const SourceTotals& t, bool complete) {
 void CaseWriter::rollback_source() {
   (void)db_.exec("ROLLBACK");
   // Ids handed out inside the rolled-back transaction no longer exist.
+  last_ = {};
   hosts_.clear();
   channels_.clear();
   providers_.clear();

@@ -63,6 +63,10 @@ class CaseWriter {
   Stmt insert_issue_;
   Stmt find_same_;
   bool cross_format_ = false;
+  struct Last {
+    std::string computer, channel, provider;
+    std::optional<int64_t> host, channel_id, provider_id;
+  } last_;
   std::unordered_map<std::string, int64_t> hosts_, channels_, providers_;
   std::map<const EventSpec*, Stmt> typed_;
 };

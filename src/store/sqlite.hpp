@@ -37,6 +37,14 @@ class Stmt {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   void bind(int i, const TypedValue& v);
+  // Text that outlives the next step() (the caller's record): SQLite need not copy it.
+  void bind_static(int i, std::string_view v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  void bind_static(int i, const TypedValue& v) {
+    if (auto* t = std::get_if<std::string>(&v)) bind_static(i, std::string_view(*t));
+    else bind(i, v);
+  }
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(s_); }
   void reset() {
