@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "core/event_catalog.hpp"
@@ -169,6 +170,7 @@ class ChunkParser {
   // Parses one record's BinXML (pos..end) into fields.
   void record(size_t pos, size_t end, Fields& out) {
     Cursor c{chunk_, size_, pos, end};
+    wanted_.reset();
     fragment(c, out, {}, 0);
   }
 
@@ -463,6 +465,12 @@ class ChunkParser {
           continue;
         }
       }
+      // EventData of an event treeline only counts is not decoded: System comes first in the
+      // document, so the event id and channel are known by the time the data starts.
+      if (s.field == Field::kData || s.field == Field::kNested || (s.is_sub && type == 0x21)) {
+        if (!wanted_) wanted_ = find_event_spec(out.channel, static_cast<uint32_t>(std::atoi(out.event_id.c_str()))) != nullptr;
+        if (!*wanted_) continue;
+      }
       if (s.field == Field::kNested || (s.is_sub && type == 0x21)) {
         if (!s.is_sub) continue;
         Cursor nested{chunk_, size_, static_cast<size_t>(p - chunk_), static_cast<size_t>(p - chunk_) + n};
@@ -499,6 +507,7 @@ class ChunkParser {
   std::map<std::pair<uint32_t, size_t>, std::shared_ptr<const Compiled>> local_;
   int data_index_ = 0;
   bool in_binxml_value_ = false;
+  std::optional<bool> wanted_;  // this record's EventData is decoded (a catalog event)
 };
 
 // The text libevtx renders for a value, so both readers give the same typed rows.
