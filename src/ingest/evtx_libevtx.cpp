@@ -411,7 +411,7 @@ Expected<ReadStats> read_open_file(libevtx_file_t* file_ptr, const std::string& 
   if (libevtx_file_get_number_of_records(file.get(), &normal, &e) != 1) {
     return Error{ErrorCode::kBadInput, fmt::format("{}: libevtx cannot count records: {}", path, take_error(e))};
   }
-  for (int i = 0; i < normal; ++i) {
+  for (int i = 0; i < normal && !options.recovered_only; ++i) {
     libevtx_record_t* rec = nullptr;
     std::string where = fmt::format("record index {}", i);
     if (libevtx_file_get_record_by_index(file.get(), i, &rec, &e) != 1) {

@@ -30,6 +30,9 @@ struct ReadOptions {
   // Render the XML of every positionally named record too, and report any difference in names
   // or values as an issue. Slow; for tests and `ingest --verify`.
   bool cross_check_xml = false;
+  // Only the records libevtx recovers from free space and corrupt chunks: what the native reader,
+  // which reads the log's own records, adds them from (old, overwritten records are evidence too).
+  bool recovered_only = false;
 };
 
 using RecordFn = std::function<Status(EventRecord&)>;  // an Error stops the file

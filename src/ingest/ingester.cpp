@@ -187,10 +187,18 @@ Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, F
   Reader native = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
     NativeOptions o;
     o.threads = options_.threads;
-    if (bytes)
-      return read_evtx_native_memory(name, reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(), on_record,
-                                     on_issue, o);
-    return read_evtx_native(name, on_record, on_issue, o);
+    auto stats = bytes ? read_evtx_native_memory(name, reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(),
+                                                 on_record, on_issue, o)
+                       : read_evtx_native(name, on_record, on_issue, o);
+    if (!stats || options_.reader == ReaderChoice::kNative) return stats;
+    // auto: libevtx also recovers old records from the chunks' free space; they are evidence
+    // the native reader does not look for. Duplicates of live records are caught by identity.
+    ReadOptions ro;
+    ro.recovered_only = true;
+    auto recovered = bytes ? read_evtx_libevtx_memory(name, *bytes, on_record, on_issue, ro)
+                           : read_evtx_libevtx(name, on_record, on_issue, ro);
+    if (recovered) stats->recovered += recovered->recovered;
+    return stats;
   };
   Reader libevtx = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
     if (bytes) return read_evtx_libevtx_memory(name, *bytes, on_record, on_issue);
@@ -205,7 +213,8 @@ Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, F
   // auto: a file the native reader reads with skips or damage goes to libevtx, whose recovery
   // of corrupt chunks is the proven path.
   bool again = false;
-  auto redo = [](const ReadStats& r) { return r.skipped > 0 || r.recovered > 0 || r.corrupted; };
+  // Damage the native reader met (skipped records, a bad file header) sends the file to libevtx.
+  auto redo = [](const ReadStats& r) { return r.skipped > 0 || r.corrupted; };
   if (auto s = ingest_source(info, native, rep, total, progress, progress_fn, redo, &again); !s) return s;
   if (!again && !(rep.status == FileReport::Status::kFailed)) return ok_status();
   std::string path = rep.path;
