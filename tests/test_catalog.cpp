@@ -62,7 +62,7 @@ TEST_CASE("4624 layouts: versions 0, 1 and 2", "[catalog]") {
   CHECK(s->field("RemoteCredentialGuard") != nullptr);
 }
 
-TEST_CASE("Channel lookup ignores case; Sysmon is its own channel", "[catalog]") {
+TEST_CASE("Channel lookup ignores case and Sysmon is its own channel", "[catalog]") {
   CHECK(find_event_spec("security", 4688) == find_event_spec("Security", 4688));
   CHECK(find_event_spec("SECURITY", 4624) != nullptr);
   CHECK(find_event_spec("Microsoft-Windows-Sysmon/Operational", 1) != nullptr);

@@ -38,7 +38,7 @@ int64_t count_rows(const std::string& db_path, const char* sql) {
 
 }  // namespace
 
-TEST_CASE("Every verb has --help; usage errors exit 2", "[cli]") {
+TEST_CASE("Every verb has --help and usage errors exit 2", "[cli]") {
   for (const char* verb : {"ingest", "query", "stats"}) {
     auto r = run_treeline({verb, "--help"});
     INFO(verb);

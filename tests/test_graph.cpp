@@ -146,7 +146,7 @@ TEST_CASE("Logon pivot: type, source IP, 4672, split token, logoff, well-known s
   CHECK(str(services[7]) == "NT AUTHORITY\\SYSTEM");
 }
 
-TEST_CASE("4688 and Sysmon 1 of one process merge; Sysmon links by ProcessGuid", "[graph][sysmon]") {
+TEST_CASE("4688 and Sysmon 1 of one process merge and Sysmon links by ProcessGuid", "[graph][sysmon]") {
   Case c;
   SyntheticLog log("WS8");
   log.boot(0);

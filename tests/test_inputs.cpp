@@ -99,7 +99,7 @@ TEST_CASE("The same events from EVTX and from its export are stored once", "[inp
   CHECK(query_json(dir.file("case.db"), "SELECT count(*) AS n FROM events")[0]["n"] == before);
 }
 
-TEST_CASE("Bad JSON records are skipped by line; the rest loads", "[inputs][json][bad-input]") {
+TEST_CASE("Bad JSON records are skipped by line and the rest loads", "[inputs][json][bad-input]") {
   TempDir dir;
   std::string good =
       R"({"EventID": 4688, "Channel": "security", "Hostname": "WS1.corp.local", "TimeCreated": "2024-01-01T10:00:00.000Z", "NewProcessId": "0x10", "NewProcessName": "C:\\Windows\\cmd.exe", "ProcessId": "0x4", "SubjectLogonId": "0x3e7"})";
@@ -234,7 +234,7 @@ sys.exit(0 if right == linked and found * 100 >= in_log * 99 and judged > 0 else
   }
 }
 
-TEST_CASE("A zip of a logs folder ingests like the folder; .gz is read in place", "[inputs][archive][real]") {
+TEST_CASE("A zip of a logs folder ingests like the folder and .gz is read in place", "[inputs][archive][real]") {
   auto folder = treeline::test::shared_data() / "capattack/procdump_t1003.001_capattack/logs";
   TempDir dir;
   const char* zipit = R"py(

@@ -123,7 +123,7 @@ TEST_CASE("A rolled-back source leaves no rows", "[store]") {
   CHECK(*db->query_int("SELECT count(*) FROM events e JOIN hosts h USING (host_id)") == 1);
 }
 
-TEST_CASE("Read-only cases refuse writes; queries are one statement", "[store]") {
+TEST_CASE("Read-only cases refuse writes and queries are one statement", "[store]") {
   test::TempDir dir;
   { REQUIRE(store::open_case_for_write(dir.file("c.db")).ok()); }
   auto db = store::open_case_read_only(dir.file("c.db"));

@@ -570,7 +570,22 @@ struct DecodedChunk {
   std::vector<DecodedRecord> records;
   std::vector<ReadIssue> issues;
   size_t normal = 0, recovered = 0, skipped = 0;
+  size_t slack = 0;  // record signatures past the last record: old records libevtx may recover
 };
+
+// Counts record signatures in bytes that hold no live record. Only a hint for the auto reader,
+// which runs libevtx's recovery only when there is something it could recover.
+size_t count_record_signatures(const uint8_t* begin, const uint8_t* end) {
+  static constexpr uint8_t kSig[4] = {0x2a, 0x2a, 0x00, 0x00};
+  size_t n = 0;
+  while (end - begin >= 4) {
+    auto* hit = static_cast<const uint8_t*>(memmem(begin, static_cast<size_t>(end - begin), kSig, 4));
+    if (!hit) break;
+    ++n;
+    begin = hit + 4;
+  }
+  return n;
+}
 
 DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
   DecodedChunk out;
@@ -580,7 +595,10 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
     // Not a chunk at all: an unused (zeroed) chunk at the end is normal and not reported.
     bool zero = std::all_of(chunk, chunk + std::min<size_t>(size, 512), [](uint8_t b) { return b == 0; });
     if (!zero) out.issues.push_back({where_chunk, "no chunk signature; its records are read where they parse", false});
-    if (zero || size < 512) return out;
+    if (zero || size < 512) {
+      out.slack = count_record_signatures(chunk, chunk + size);
+      return out;
+    }
     damaged = true;
   }
   uint32_t free_offset = rd32(chunk + 48);
@@ -658,6 +676,7 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
     out.records.push_back(std::move(d));
     pos += rsize;
   }
+  if (pos < size) out.slack = count_record_signatures(chunk + pos, chunk + size);
   return out;
 }
 
@@ -718,6 +737,7 @@ Expected<ReadStats> read_source(const std::string& name, const Source& src, cons
     stats.normal += static_cast<int64_t>(d.normal);
     stats.recovered += static_cast<int64_t>(d.recovered);
     stats.skipped += static_cast<int64_t>(d.skipped);
+    stats.slack_signatures += static_cast<int64_t>(d.slack);
     return ok_status();
   };
   unsigned threads = std::max(1u, options.threads);

@@ -191,6 +191,8 @@ Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, F
                                                  on_record, on_issue, o)
                        : read_evtx_native(name, on_record, on_issue, o);
     if (!stats || options_.reader == ReaderChoice::kNative) return stats;
+    // Nothing that looks like a record lies outside the live ones: libevtx would find nothing.
+    if (stats->slack_signatures == 0) return stats;
     // auto: libevtx also recovers old records from the chunks' free space; they are evidence
     // the native reader does not look for. Duplicates of live records are caught by identity.
     ReadOptions ro;
