@@ -151,3 +151,26 @@ TEST_CASE("Every named query runs on an empty case", "[store][queries]") {
     if (!t.ok()) WARN(t.error().message);
   }
 }
+
+TEST_CASE("Indexes dropped for a bulk load come back as the schema defines them", "[store][schema]") {
+  test::TempDir dir;
+  auto db = store::open_case_for_write(dir.file("case.db"));
+  REQUIRE(db.ok());
+  // Each index with its table and columns, from SQLite itself.
+  auto indexes = [&] {
+    auto t = store::run_query(*db,
+                              "SELECT m.name, m.tbl_name, group_concat(i.name, ',') FROM sqlite_master m, "
+                              "pragma_index_info(m.name) i WHERE m.type = 'index' GROUP BY m.name ORDER BY m.name");
+    REQUIRE(t.ok());
+    std::vector<std::string> out;
+    for (const auto& r : t->rows)
+      out.push_back(std::get<std::string>(r[0]) + " " + std::get<std::string>(r[1]) + " " + std::get<std::string>(r[2]));
+    return out;
+  };
+  auto before = indexes();
+  REQUIRE(store::drop_bulk_indexes(*db).ok());
+  auto dropped = indexes();
+  CHECK(dropped.size() + 8 == before.size());
+  REQUIRE(store::create_bulk_indexes(*db).ok());
+  CHECK(indexes() == before);
+}

@@ -48,6 +48,14 @@ const std::vector<EventSpec>& event_catalog();
 const EventSpec* find_event_spec(std::string_view channel, uint32_t event_id);
 
 // A record as every reader hands it over: System header plus named EventData values.
+// A typed value as it lands in SQLite.
+using TypedValue = std::variant<std::monostate, int64_t, std::string>;
+
+struct TypedRow {
+  std::vector<TypedValue> values;  // parallel to spec->fields
+  int bad_numbers = 0;             // kInt fields whose text was not a number (kept as NULL)
+};
+
 struct EventRecord {
   uint64_t record_id = 0;    // EventRecordID
   uint64_t file_record = 0;  // the file's own record number when it differs (re-exports), else 0
@@ -63,16 +71,11 @@ struct EventRecord {
   std::vector<std::string_view> names;  // parallel to values
   std::vector<std::string> values;
   std::vector<std::string> owned_names;  // backing store for names taken from XML
+  // type_fields(*this), when the reader computed it on its own thread (the native reader's
+  // decoding pool) to keep that work off the single database writer.
+  std::optional<TypedRow> typed;
 
   const std::string* value(std::string_view name) const;
-};
-
-// A typed value as it lands in SQLite.
-using TypedValue = std::variant<std::monostate, int64_t, std::string>;
-
-struct TypedRow {
-  std::vector<TypedValue> values;  // parallel to spec->fields
-  int bad_numbers = 0;             // kInt fields whose text was not a number (kept as NULL)
 };
 
 // Turns a record's named strings into the typed row of its spec. Requires record.spec.

@@ -8,12 +8,12 @@
 
 #include <algorithm>
 #include <cstring>
-#include <deque>
-#include <future>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <unordered_map>
 
 #include "core/event_catalog.hpp"
@@ -626,10 +626,11 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
     }
     uint32_t rsize = rd32(chunk + pos + 4);
     uint64_t header_id = rd64(chunk + pos + 8);
-    std::string where = fmt::format("record {} ({} offset {})", header_id, where_chunk, pos);
+    // Formatted only for a record that has an issue: most have none.
+    auto where = [&] { return fmt::format("record {} ({} offset {})", header_id, where_chunk, pos); };
     if (rsize < 28 || rsize > size - pos || rd32(chunk + pos + rsize - 4) != rsize) {
       ++out.skipped;
-      out.issues.push_back({where, fmt::format("bad record size {}; rest of chunk skipped", rsize), true});
+      out.issues.push_back({where(), fmt::format("bad record size {}; rest of chunk skipped", rsize), true});
       break;
     }
     DecodedRecord d;
@@ -663,15 +664,16 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
             if (r.owned_names[k] == r.owned_names[i] && r.spec->field("Target" + r.owned_names[i]))
               r.owned_names[i] = "Target" + r.owned_names[i];
         for (const auto& nm : r.owned_names) r.names.emplace_back(nm);
+        r.typed = type_fields(r);
       }
       d.ok = true;
       if (damaged) ++out.recovered; else ++out.normal;
     } catch (const Malformed& m) {
       ++out.skipped;
-      d.issue = ReadIssue{where, m.what, true};
+      d.issue = ReadIssue{where(), m.what, true};
     } catch (const std::exception& e) {  // stoll/stoi on garbage
       ++out.skipped;
-      d.issue = ReadIssue{where, fmt::format("malformed value: {}", e.what()), true};
+      d.issue = ReadIssue{where(), fmt::format("malformed value: {}", e.what()), true};
     }
     out.records.push_back(std::move(d));
     pos += rsize;
@@ -748,23 +750,60 @@ Expected<ReadStats> read_source(const std::string& name, const Source& src, cons
     }
     return stats;
   }
-  // Chunks are independent: decode ahead on worker threads, deliver in file order. At most
-  // 4 chunks per thread are in flight, so memory stays bounded whatever the file size.
-  std::deque<std::future<DecodedChunk>> ahead;
-  size_t next = 0;
+  // Chunks are independent: worker threads decode ahead, this thread delivers in file order.
+  // At most 4 chunks per thread are in flight, so memory stays bounded whatever the file size.
   const size_t window = 4 * threads;
-  while (next < chunks || !ahead.empty()) {
-    while (next < chunks && ahead.size() < window) {
-      ahead.push_back(std::async(std::launch::async, decode, next));
-      ++next;
+  std::vector<std::optional<DecodedChunk>> slots(window);
+  std::mutex mu;
+  std::condition_variable decoded, consumed;
+  size_t next = 0, delivered = 0;
+  bool stop = false;
+  std::vector<DecodedChunk> garbage;
+  auto work = [&] {
+    std::unique_lock lock(mu);
+    for (;;) {
+      consumed.wait(lock, [&] { return stop || next >= chunks || next < delivered + window; });
+      if (stop || next >= chunks) return;
+      size_t i = next++;
+      // Delivered chunks are freed here: their strings were allocated by this pool, and freeing
+      // a million records is work the single writer thread should not do.
+      std::vector<DecodedChunk> done;
+      done.swap(garbage);
+      lock.unlock();
+      done.clear();
+      DecodedChunk d = decode(i);
+      lock.lock();
+      slots[i % window] = std::move(d);
+      decoded.notify_all();
     }
-    DecodedChunk d = ahead.front().get();
-    ahead.pop_front();
-    if (auto s = deliver(d); !s) {
-      for (auto& f : ahead) f.wait();
-      return s.error();
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
+  Status status = ok_status();
+  for (size_t i = 0; i < chunks && status; ++i) {
+    std::optional<DecodedChunk> d;
+    {
+      std::unique_lock lock(mu);
+      decoded.wait(lock, [&] { return slots[i % window].has_value(); });
+      d = std::move(slots[i % window]);
+      slots[i % window].reset();
     }
+    status = deliver(*d);
+    {
+      std::lock_guard lock(mu);
+      garbage.push_back(std::move(*d));
+      delivered = i + 1;
+      if (!status) stop = true;
+    }
+    consumed.notify_all();
   }
+  {
+    std::lock_guard lock(mu);
+    stop = true;
+  }
+  consumed.notify_all();
+  for (auto& t : pool) t.join();
+  if (!status) return status.error();
   return stats;
 }
 

@@ -108,12 +108,25 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
                                Progress& progress, const ProgressFn& progress_fn,
                                const std::function<bool(const ReadStats&)>& redo, bool* again) {
   rep.reader = info.reader;
-  auto known = writer_.find_source(info.sha256);
-  if (!known) return known.error();
-  if (known->has_value() && (*known)->status == "complete") {
+  // Whether these bytes are already in the case: asked before reading when the hash is known,
+  // after reading when it was computed meanwhile (a file of a size no source has).
+  auto already_in_case = [&](const std::string& sha256) -> Expected<bool> {
+    auto known = writer_.find_source(sha256);
+    if (!known) return known.error();
+    if (!known->has_value() || (*known)->status != "complete") return false;
     rep.status = FileReport::Status::kAlreadyInCase;
     rep.message = (*known)->path == info.path ? "already in the case" : fmt::format("already in the case as {}", (*known)->path);
-    return ok_status();
+    return true;
+  };
+  const bool sha_pending = info.sha256.empty();
+  if (!sha_pending) {
+    auto known = already_in_case(info.sha256);
+    if (!known) return known.error();
+    if (*known) return ok_status();
+  }
+  if (bulk_planned_ && !bulk_dropped_) {
+    if (auto s = store::drop_bulk_indexes(db_); !s) return s;
+    bulk_dropped_ = true;
   }
   if (auto s = writer_.begin_source(info); !s) return s;
   store::SourceTotals& t = rep.totals;
@@ -171,6 +184,29 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     rep.issues.clear();
     rep.issue_count = 0;
     return ok_status();
+  }
+  if (sha_pending) {
+    const Expected<std::string>& sha = pending_sha256_.get();
+    if (!sha) {
+      writer_.rollback_source();
+      rep.status = FileReport::Status::kFailed;
+      rep.message = sha.error().message;
+      rep.totals = {};
+      return ok_status();
+    }
+    auto known = already_in_case(*sha);
+    if (!known || *known) {
+      writer_.rollback_source();
+      rep.totals = {};
+      rep.issues.clear();
+      rep.issue_count = 0;
+      if (!known) return known.error();
+      return ok_status();
+    }
+    if (auto s = writer_.set_sha256(*sha); !s) {
+      writer_.rollback_source();
+      return s;
+    }
   }
   rep.read = *result;
   t.skipped = result->skipped;
@@ -292,12 +328,20 @@ Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progr
   Kind kind = sniff(head);
   if (kind == Kind::kUnknown)
     return fail(fmt::format("{}: not an EVTX, JSON or XML event log (no \"ElfFile\" signature, no JSON or XML)", path));
-  auto sha = sha256_file(path);
-  if (!sha) return fail(sha.error().message);
   store::SourceInfo info;
   info.path = path;
   info.size = static_cast<int64_t>(size);
-  info.sha256 = *sha;
+  auto size_known = writer_.has_source_of_size(info.size);
+  if (!size_known) return size_known.error();
+  if (*size_known) {
+    // Maybe a copy of a source the case has: hash first, and skip it without reading if so.
+    auto sha = sha256_file(path);
+    if (!sha) return fail(sha.error().message);
+    info.sha256 = *sha;
+  } else {
+    // No source has this size, so these bytes are new: hash on another core while reading.
+    pending_sha256_ = std::async(std::launch::async, [path] { return sha256_file(path); }).share();
+  }
   info.format = kind_name(kind);
   info.reader = kind == Kind::kEvtx ? "libevtx" : info.format;
   if (kind == Kind::kEvtx) {
@@ -330,9 +374,10 @@ Expected<IngestReport> Ingester::run(const std::vector<std::string>& paths, cons
   }
   auto existing = db_.query_int("SELECT count(*) FROM events");
   if (!existing) return existing.error();
-  bool bulk = bytes > (64u << 20) && static_cast<uint64_t>(*existing) * 300 < bytes;
-  if (bulk)
-    if (auto s = store::drop_bulk_indexes(db_); !s) return s.error();
+  // The indexes are dropped when the first new source starts, so a re-run over files the case
+  // already holds does not rebuild them.
+  bulk_planned_ = bytes > (64u << 20) && static_cast<uint64_t>(*existing) * 300 < bytes;
+  bulk_dropped_ = false;
   for (const auto& path : *files) {
     progress.current = path;
     if (progress_fn) progress_fn(progress);
@@ -340,7 +385,7 @@ Expected<IngestReport> Ingester::run(const std::vector<std::string>& paths, cons
     ++progress.files_done;
   }
   if (progress_fn) progress_fn(progress);
-  if (bulk)
+  if (bulk_dropped_)
     if (auto s = store::create_bulk_indexes(db_); !s) return s.error();
   report.elapsed = std::chrono::steady_clock::now() - start;
   return report;

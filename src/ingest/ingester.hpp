@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <map>
 #include <string>
 #include <utility>
@@ -90,6 +91,11 @@ class Ingester {
                      Progress& progress, const ProgressFn& progress_fn);
   store::Db& db_;
   store::CaseWriter writer_;
+  // The hash of the plain file being read, computed alongside when SourceInfo::sha256 is empty.
+  std::shared_future<Expected<std::string>> pending_sha256_;
+  // A large load into a small case: secondary indexes are built once, at the end of run().
+  bool bulk_planned_ = false;
+  bool bulk_dropped_ = false;
   IngestOptions options_;
 };
 

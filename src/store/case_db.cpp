@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <utility>
 #include <charconv>
 #include <filesystem>
 
@@ -74,6 +75,10 @@ Expected<Db> open_case_for_write(const std::string& path) {
   auto ver = db->query_int("PRAGMA user_version");
   if (!ver) return ver.error();
   if (auto s = db->exec("PRAGMA foreign_keys = ON"); !s) return s.error();
+  // A new case: 16 KiB pages make bulk loads about 7% faster than SQLite's 4 KiB default
+  // (bench/ingest_bench.py), with fewer, fuller B-tree levels for the analysts' scans.
+  if (*ver == 0)
+    if (auto s = db->exec("PRAGMA page_size = 16384"); !s) return s.error();
   // Bulk loads: a 64 MiB page cache keeps the index B-trees in memory; NORMAL still syncs at
   // every commit, which is all a one-transaction-per-file writer needs.
   if (auto s = db->exec("PRAGMA cache_size = -65536; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY"); !s)
@@ -96,16 +101,31 @@ Expected<Db> open_case_for_write(const std::string& path) {
 }
 
 namespace {
-constexpr const char* kBulkIndexes =
-    "CREATE INDEX IF NOT EXISTS events_by_host_time ON events (host_id, time);"
-    "CREATE INDEX IF NOT EXISTS events_by_event_id ON events (event_id, channel_id);";
-}
+// The secondary indexes of the event tables, as schema/0001_case.sql creates them. A large load
+// builds them once at the end (a sort) instead of row by row; a test checks the two agree.
+constexpr std::pair<const char*, const char*> kBulkIndexes[] = {
+    {"events_by_host_time", "events (host_id, time)"},
+    {"events_by_event_id", "events (event_id, channel_id)"},
+    {"sec_process_create_by_pid", "sec_process_create (new_process_id)"},
+    {"sec_process_exit_by_pid", "sec_process_exit (process_id)"},
+    {"sec_logon_by_logon_id", "sec_logon (target_logon_id)"},
+    {"sec_logoff_by_logon_id", "sec_logoff (target_logon_id)"},
+    {"sec_special_logon_by_logon_id", "sec_special_logon (subject_logon_id)"},
+    {"sysmon_process_by_guid", "sysmon_process (process_guid)"},
+};
+}  // namespace
 
 Status drop_bulk_indexes(Db& db) {
-  return db.exec("DROP INDEX IF EXISTS events_by_host_time; DROP INDEX IF EXISTS events_by_event_id;");
+  std::string sql;
+  for (const auto& [name, on] : kBulkIndexes) sql += fmt::format("DROP INDEX IF EXISTS {};", name);
+  return db.exec(sql);
 }
 
-Status create_bulk_indexes(Db& db) { return db.exec(kBulkIndexes); }
+Status create_bulk_indexes(Db& db) {
+  std::string sql;
+  for (const auto& [name, on] : kBulkIndexes) sql += fmt::format("CREATE INDEX IF NOT EXISTS {} ON {};", name, on);
+  return db.exec(sql);
+}
 
 Expected<Db> open_case_read_only(const std::string& path) {
   std::error_code ec;

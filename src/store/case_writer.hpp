@@ -15,7 +15,7 @@ namespace treeline::store {
 struct SourceInfo {
   std::string path;
   int64_t size = 0;
-  std::string sha256;
+  std::string sha256;  // empty: not known yet; begin_source stores a placeholder, set_sha256 the value
   std::string format = "evtx";
   std::string reader;
   std::optional<std::string> container;
@@ -43,6 +43,11 @@ class CaseWriter {
     std::string status;
   };
   Expected<std::optional<KnownSource>> find_source(const std::string& sha256);
+  // Whether any source has this many bytes: a file of a size no source has cannot be one the
+  // case holds, so its hash can be computed while it is read instead of before.
+  Expected<bool> has_source_of_size(int64_t size);
+  // Inside the source's transaction: the content hash, once it is known.
+  Status set_sha256(const std::string& sha256);
 
   Status begin_source(const SourceInfo& info);
   Expected<AddResult> add(const EventRecord& record, int* bad_numbers = nullptr);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <mutex>
+
 namespace treeline::store {
 
 void Stmt::bind(int i, const TypedValue& v) {
@@ -14,6 +16,10 @@ void Stmt::bind(int i, const TypedValue& v) {
 }
 
 Expected<Db> Db::open(const std::string& path, Mode mode) {
+  // Memory statistics take a global mutex on every SQLite allocation; treeline never reads them.
+  // Only possible before SQLite initializes, which the first open does.
+  static std::once_flag configured;
+  std::call_once(configured, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
   Db db;
   db.path_ = path;
   int flags = SQLITE_OPEN_NOMUTEX;
