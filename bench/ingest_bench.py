@@ -60,8 +60,9 @@ def main():
         if os.path.exists(case):
             os.remove(case)
         # Ingest alone (--no-graph), then as an analyst runs it (with the process-graph rebuild).
-        for reader, threads, graph in (("native", 2, False), ("native", 1, False), ("libevtx", 1, False),
-                                       ("native", 2, True), ("libevtx", 1, True)):
+        # auto is the default: native, plus libevtx's recovery where free space holds old records.
+        for reader, threads, graph in (("native", 2, False), ("auto", 2, False), ("native", 1, False),
+                                       ("libevtx", 1, False), ("native", 2, True), ("libevtx", 1, True)):
             if os.path.exists(case):
                 os.remove(case)
             cmd = [args.treeline, "ingest", "-q", "--reader", reader, "--threads", str(threads)]

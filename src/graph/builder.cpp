@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -33,22 +34,36 @@ const char* source_name(Source s) {
   return "";
 }
 
+// Text that repeats across processes (hosts, images, accounts, labels) is stored once. Views
+// into it stay valid: an unordered_set never moves its strings.
+class TextPool {
+ public:
+  std::string_view intern(std::string s) {
+    if (s.empty()) return {};
+    return *set_.insert(std::move(s)).first;
+  }
+
+ private:
+  std::unordered_set<std::string> set_;
+};
+
+// One process as the builder needs it to link and pivot. Text only the processes table shows
+// (command lines, hashes) is not held here: write() takes it from the event tables.
 struct Proc {
-  std::string host;
+  std::string_view host;
   int boot = 0;
   int64_t pid = 0;
-  std::string image;
-  std::optional<std::string> command_line;
+  std::string_view image;
   std::optional<int64_t> start;
   std::optional<int64_t> end;
   Source source = Source::k4688;
   int64_t create_pk = 0, sysmon_pk = 0, exit_pk = 0;
   std::string guid, parent_guid;
   std::optional<int64_t> ppid;
-  std::string parent_image;
-  std::string user_sid, user_name, user_domain;
+  std::string_view parent_image;
+  std::string_view user_sid, user_name, user_domain;
   std::optional<int64_t> logon_id;
-  std::string integrity, elevation, parent_cmd, hashes, ofn;
+  std::string_view integrity, elevation;
   std::string key, session_key;
 };
 
@@ -61,13 +76,16 @@ struct Edge {
 };
 
 struct Session {
-  std::string key, host;
+  std::string key;
+  std::string_view host;
   int boot = 0;
   int64_t logon_id = 0;
   const char* kind = "logon";
   int64_t event_pk = 0;
   std::optional<int64_t> start, end, logon_type, ip_port, linked;
-  std::string user_sid, user_name, user_domain, ip, workstation, auth, logon_process, elevated, linked_key;
+  // Interned in the builder's TextPool (or string literals).
+  std::string_view user_sid, user_name, user_domain, ip, workstation, auth, logon_process, elevated;
+  std::string linked_key;
   bool special = false;
 };
 
@@ -110,8 +128,8 @@ class Builder {
   Status load_exits();
   Status load_sessions();
   void index_processes();
-  int boot_of(const std::string& host, int64_t t) const;
-  std::optional<int64_t> boot_start(const std::string& host, int boot) const;
+  int boot_of(std::string_view host, int64_t t) const;
+  std::optional<int64_t> boot_start(std::string_view host, int boot) const;
   void link_parents();
   std::optional<size_t> pick_parent(size_t child, int* candidates);
   const char* orphan_reason(const Proc& child) const;
@@ -130,18 +148,21 @@ class Builder {
   }
 
   store::Db& db_;
-  std::vector<Proc> procs_;
+  TextPool text_;
+  // A deque: placeholders are added after the logged processes, and growing a vector of
+  // hundreds of thousands of processes would briefly hold them twice.
+  std::deque<Proc> procs_;
   std::vector<std::optional<Edge>> edges_;
   std::unordered_map<std::string, HostInfo> hosts_;
   std::unordered_map<std::string, std::vector<size_t>> by_pid_;  // "host\x1fpid" -> procs by start
   std::unordered_map<std::string, size_t> by_guid_;
   std::unordered_map<std::string, size_t> placeholders_;
-  std::vector<Session> sessions_;
+  std::deque<Session> sessions_;  // a deque for the same reason as procs_
   std::unordered_map<std::string, std::vector<size_t>> sessions_by_id_;  // "host\x1fid" -> by start
   BuildStats stats_;
 };
 
-std::string pid_key(const std::string& host, int64_t pid) { return fmt::format("{}\x1f{}", host, pid); }
+std::string pid_key(std::string_view host, int64_t pid) { return fmt::format("{}\x1f{}", host, pid); }
 
 Status Builder::load_hosts() {
   // Boot boundaries: 4608 (system started) and 1100 (the logging service stopped, so the
@@ -170,16 +191,16 @@ Status Builder::load_hosts() {
   return s;
 }
 
-int Builder::boot_of(const std::string& host, int64_t t) const {
-  auto it = hosts_.find(host);
+int Builder::boot_of(std::string_view host, int64_t t) const {
+  auto it = hosts_.find(std::string(host));
   if (it == hosts_.end()) return 0;
   const auto& b = it->second.boundaries;
   return static_cast<int>(std::upper_bound(b.begin(), b.end(), t) - b.begin());
 }
 
-std::optional<int64_t> Builder::boot_start(const std::string& host, int boot) const {
+std::optional<int64_t> Builder::boot_start(std::string_view host, int boot) const {
   if (boot == 0) return std::nullopt;
-  return hosts_.at(host).boundaries.at(boot - 1);
+  return hosts_.at(std::string(host)).boundaries.at(boot - 1);
 }
 
 Status Builder::load_4688() {
@@ -193,27 +214,26 @@ Status Builder::load_4688() {
       [&](store::Stmt& st) {
         Proc p;
         p.create_pk = st.column_int(0);
-        p.host = st.column_text(1);
+        p.host = text_.intern(st.column_text(1));
         p.start = st.column_int(2);
         p.pid = st.column_int(3);
-        p.image = col_text(st, 4);
-        if (!st.column_is_null(5)) p.command_line = st.column_text(5);
+        p.image = text_.intern(col_text(st, 4));
         p.ppid = col_int(st, 6);
-        p.parent_image = col_text(st, 7);
+        p.parent_image = text_.intern(col_text(st, 7));
         auto target_logon = col_int(st, 15);
         // The new process runs as the target account when 4688 v2 names one, else as the creator.
         if (target_logon && *target_logon != 0) {
-          p.user_sid = col_text(st, 12);
-          p.user_name = col_text(st, 13);
-          p.user_domain = col_text(st, 14);
+          p.user_sid = text_.intern(col_text(st, 12));
+          p.user_name = text_.intern(col_text(st, 13));
+          p.user_domain = text_.intern(col_text(st, 14));
           p.logon_id = target_logon;
         } else {
-          p.user_sid = col_text(st, 8);
-          p.user_name = col_text(st, 9);
-          p.user_domain = col_text(st, 10);
+          p.user_sid = text_.intern(col_text(st, 8));
+          p.user_name = text_.intern(col_text(st, 9));
+          p.user_domain = text_.intern(col_text(st, 10));
           p.logon_id = col_int(st, 11);
         }
-        p.elevation = col_text(st, 16);
+        p.elevation = text_.intern(col_text(st, 16));
         static const std::unordered_map<std::string, std::string> kLabels = {
             {"S-1-16-0", "Untrusted"}, {"S-1-16-4096", "Low"},     {"S-1-16-8192", "Medium"},
             {"S-1-16-8448", "MediumPlus"}, {"S-1-16-12288", "High"}, {"S-1-16-16384", "System"},
@@ -237,8 +257,7 @@ Status Builder::load_sysmon() {
   std::vector<bool> taken(procs_.size(), false);
   return each_row(
       "SELECT e.event_pk, h.short_name, e.time, sp.process_id, sp.image, sp.command_line, sp.process_guid, "
-      "sp.parent_process_guid, sp.parent_process_id, sp.parent_image, sp.user, sp.logon_id, sp.integrity_level, "
-      "sp.parent_command_line, sp.hashes, sp.original_file_name "
+      "sp.parent_process_guid, sp.parent_process_id, sp.parent_image, sp.user, sp.logon_id, sp.integrity_level "
       "FROM sysmon_process sp JOIN events e USING (event_pk) JOIN hosts h USING (host_id) "
       "WHERE e.event_id = 1 AND sp.process_id IS NOT NULL ORDER BY h.short_name, e.time, e.event_pk",
       [&](store::Stmt& st) {
@@ -266,28 +285,23 @@ Status Builder::load_sysmon() {
           ++stats_.merged;
         } else {
           p.source = Source::kSysmon;
-          p.host = host;
+          p.host = text_.intern(host);
           p.pid = pid;
-          p.image = image;
+          p.image = text_.intern(image);
           p.start = t;
-          if (!st.column_is_null(5)) p.command_line = st.column_text(5);
           p.ppid = col_int(st, 8);
-          p.parent_image = col_text(st, 9);
+          p.parent_image = text_.intern(col_text(st, 9));
           // Sysmon writes "DOMAIN\user".
           std::string user = col_text(st, 10);
           auto slash = user.find('\\');
-          p.user_domain = slash == std::string::npos ? "" : user.substr(0, slash);
-          p.user_name = slash == std::string::npos ? user : user.substr(slash + 1);
+          p.user_domain = text_.intern(slash == std::string::npos ? "" : user.substr(0, slash));
+          p.user_name = text_.intern(slash == std::string::npos ? user : user.substr(slash + 1));
           p.logon_id = col_int(st, 11);
         }
         p.sysmon_pk = st.column_int(0);
         p.guid = lower(col_text(st, 6));
         p.parent_guid = lower(col_text(st, 7));
-        if (p.command_line.value_or("").empty() && !st.column_is_null(5)) p.command_line = st.column_text(5);
-        if (p.integrity.empty()) p.integrity = col_text(st, 12);
-        p.parent_cmd = col_text(st, 13);
-        p.hashes = col_text(st, 14);
-        p.ofn = col_text(st, 15);
+        if (p.integrity.empty()) p.integrity = text_.intern(col_text(st, 12));
         if (!match) procs_.push_back(std::move(fresh));
       });
 }
@@ -367,7 +381,7 @@ std::optional<size_t> Builder::pick_parent(size_t child, int* candidates) {
 const char* Builder::orphan_reason(const Proc& c) const {
   int64_t t = *c.start;
   auto start = boot_start(c.host, c.boot);
-  auto h = hosts_.find(c.host);
+  auto h = hosts_.find(std::string(c.host));
   if (h != hosts_.end()) {
     for (int64_t clear : h->second.clears)
       if (clear <= t && (!start || clear >= *start)) return "log_cleared";
@@ -443,20 +457,20 @@ Status Builder::load_sessions() {
       [&](store::Stmt& st) {
         Session s;
         s.event_pk = st.column_int(0);
-        s.host = st.column_text(1);
+        s.host = text_.intern(st.column_text(1));
         s.start = st.column_int(2);
         s.logon_id = st.column_int(3);
         s.boot = boot_of(s.host, *s.start);
         s.logon_type = col_int(st, 4);
-        s.user_sid = col_text(st, 5);
-        s.user_name = col_text(st, 6);
-        s.user_domain = col_text(st, 7);
-        s.ip = col_text(st, 8);
+        s.user_sid = text_.intern(col_text(st, 5));
+        s.user_name = text_.intern(col_text(st, 6));
+        s.user_domain = text_.intern(col_text(st, 7));
+        s.ip = text_.intern(col_text(st, 8));
         s.ip_port = col_int(st, 9);
-        s.workstation = col_text(st, 10);
-        s.auth = col_text(st, 11);
-        s.logon_process = col_text(st, 12);
-        s.elevated = col_text(st, 13);
+        s.workstation = text_.intern(col_text(st, 10));
+        s.auth = text_.intern(col_text(st, 11));
+        s.logon_process = text_.intern(col_text(st, 12));
+        s.elevated = text_.intern(col_text(st, 13));
         s.linked = col_int(st, 14);
         s.key = fmt::format("{}:0x{:x}:{}", s.host, s.logon_id, *s.start);
         sessions_.push_back(std::move(s));
@@ -465,7 +479,7 @@ Status Builder::load_sessions() {
   for (size_t i = 0; i < sessions_.size(); ++i)
     sessions_by_id_[pid_key(sessions_[i].host, sessions_[i].logon_id)].push_back(i);
 
-  auto find_session = [&](const std::string& host, int64_t id, int64_t t, int64_t slack) -> std::optional<size_t> {
+  auto find_session = [&](std::string_view host, int64_t id, int64_t t, int64_t slack) -> std::optional<size_t> {
     auto it = sessions_by_id_.find(pid_key(host, id));
     if (it == sessions_by_id_.end()) return std::nullopt;
     int boot = boot_of(host, t);
@@ -555,7 +569,7 @@ Status Builder::write() {
   auto boots = db_.prepare("INSERT INTO boots (host, boot, start_time, start_kind) VALUES (?, ?, ?, ?)");
   if (!boots) return boots.error();
   std::vector<std::string> host_names;
-  for (const auto& p : procs_) host_names.push_back(p.host);
+  for (const auto& p : procs_) host_names.emplace_back(p.host);
   for (const auto& [h, info] : hosts_) host_names.push_back(h);
   std::sort(host_names.begin(), host_names.end());
   host_names.erase(std::unique(host_names.begin(), host_names.end()), host_names.end());
@@ -572,14 +586,20 @@ Status Builder::write() {
     }
   }
 
+  // Command lines, hashes and file names come straight from the event rows (4688 first; Sysmon's
+  // where 4688 has none), so the builder need not hold them for every process.
   auto ins = db_.prepare(
       "INSERT INTO processes (process_key, host, boot, pid, image, command_line, start_time, end_time, source, "
       "create_event_pk, sysmon_event_pk, exit_event_pk, process_guid, user_sid, user_name, user_domain, logon_id, "
       "integrity_level, token_elevation, parent_command_line, hashes, original_file_name, session_key) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "SELECT ?1, ?2, ?3, ?4, ?5, coalesce(nullif(pc.command_line, ''), sp.command_line, pc.command_line), "
+      "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+      "nullif(sp.parent_command_line, ''), nullif(sp.hashes, ''), nullif(sp.original_file_name, ''), ?23 "
+      "FROM (SELECT 1) LEFT JOIN sec_process_create pc ON pc.event_pk = ?10 "
+      "LEFT JOIN sysmon_process sp ON sp.event_pk = ?11");
   if (!ins) return ins.error();
-  auto text_or_null = [](store::Stmt& st, int i, const std::string& v) {
-    if (v.empty()) st.bind_null(i); else st.bind(i, std::string_view(v));
+  auto text_or_null = [](store::Stmt& st, int i, std::string_view v) {
+    if (v.empty()) st.bind_null(i); else st.bind(i, v);
   };
   auto int_or_null = [](store::Stmt& st, int i, std::optional<int64_t> v) {
     if (v) st.bind(i, *v); else st.bind_null(i);
@@ -588,11 +608,10 @@ Status Builder::write() {
     store::Stmt& st = *ins;
     st.reset();
     st.bind(1, std::string_view(p.key));
-    st.bind(2, std::string_view(p.host));
+    st.bind(2, p.host);
     st.bind(3, int64_t{p.boot});
     st.bind(4, p.pid);
     text_or_null(st, 5, p.image);
-    if (p.command_line) st.bind(6, std::string_view(*p.command_line)); else st.bind_null(6);
     int_or_null(st, 7, p.start);
     int_or_null(st, 8, p.end);
     st.bind(9, std::string_view(source_name(p.source)));
@@ -606,9 +625,6 @@ Status Builder::write() {
     int_or_null(st, 17, p.logon_id);
     text_or_null(st, 18, p.integrity);
     text_or_null(st, 19, p.elevation);
-    text_or_null(st, 20, p.parent_cmd);
-    text_or_null(st, 21, p.hashes);
-    text_or_null(st, 22, p.ofn);
     text_or_null(st, 23, p.session_key);
     if (st.step() != SQLITE_DONE) return db_.error(fmt::format("writing process {}", p.key));
   }
@@ -677,7 +693,7 @@ Expected<BuildStats> Builder::run() {
     p.boot = boot_of(p.host, *p.start);
     // Keys are stable across rebuilds: host, PID and the start time in FILETIME ticks.
     p.key = fmt::format("{}:{}:{}", p.host, p.pid, *p.start);
-    auto& h = hosts_[p.host];
+    auto& h = hosts_[std::string(p.host)];
     auto [it, fresh] = h.first_process_in_boot.emplace(p.boot, *p.start);
     if (!fresh) it->second = std::min(it->second, *p.start);
   }

@@ -80,8 +80,10 @@ Expected<Db> open_case_for_write(const std::string& path) {
   if (*ver == 0)
     if (auto s = db->exec("PRAGMA page_size = 16384"); !s) return s.error();
   // Bulk loads: a 64 MiB page cache keeps the index B-trees in memory; NORMAL still syncs at
-  // every commit, which is all a one-transaction-per-file writer needs.
-  if (auto s = db->exec("PRAGMA cache_size = -65536; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY"); !s)
+  // every commit, which is all a one-transaction-per-file writer needs. Temporary data (the sorts
+  // that build indexes after a bulk load) stays in files: in memory it grew with the input
+  // (363 MB peak for a 3.3 GB log, 153 MB with files, and faster).
+  if (auto s = db->exec("PRAGMA cache_size = -65536; PRAGMA synchronous = NORMAL"); !s)
     return s.error();
   for (const Migration& m : migrations()) {
     if (m.version <= *ver) continue;
