@@ -192,6 +192,27 @@ TEST_CASE("HAW-004: the dump commands' PIDs resolve to lsass.exe at the time", "
   for (const auto& row : j) CHECK(row["target_image"] == "C:\\Windows\\System32\\lsass.exe");
 }
 
+TEST_CASE("Ingesting more after a hunt rebuilds the graph and clears the stale findings", "[fixtures][detect]") {
+  // Findings reference processes: a rebuild once failed here on the foreign key.
+  test::TempDir dir;
+  ingest_fixture(dir, "haw-004");
+  REQUIRE(test::run_treeline({"hunt", dir.file("case.db")}).exit_code == 0);
+  auto more = test::run_treeline({"ingest", "-q", dir.file("case.db"), (fixture_dir("triage-patterns") / "logs").string()});
+  INFO(more.err);
+  REQUIRE(more.exit_code == 0);
+  CHECK_THAT(more.err, Catch::Contains("finding(s) of the last hunt were cleared"));
+  auto count = [&] {
+    auto r = test::run_treeline({"query", dir.file("case.db"), "--format", "csv", "SELECT count(*) FROM findings"});
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  };
+  CHECK(count() == "count(*)\r\n0\r\n");
+  REQUIRE(test::run_treeline({"hunt", dir.file("case.db")}).exit_code == 0);
+  CHECK(count() != "count(*)\r\n0\r\n");
+  auto fk = test::run_treeline({"query", dir.file("case.db"), "--format", "csv", "SELECT count(*) FROM pragma_foreign_key_check"});
+  CHECK(fk.out == "count(*)\r\n0\r\n");
+}
+
 TEST_CASE("The timeline CSV round-trips through Python's csv module, formulas inert", "[fixtures][timeline]") {
   test::TempDir dir;
   ingest_fixture(dir, "triage-patterns");

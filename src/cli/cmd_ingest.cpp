@@ -115,6 +115,9 @@ int run_ingest(const IngestArgs& a) {
                  g.processes, g.merged, g.placeholders, g.sessions, methods.empty() ? "none" : methods,
                  reasons.empty() ? "" : fmt::format(" Orphans: {}.", reasons));
     }
+    if (g.findings_cleared > 0)
+      fmt::print(stderr, "treeline: the process graph changed: the {} finding(s) of the last hunt were cleared; "
+                         "run `treeline hunt {}` again\n", g.findings_cleared, a.case_path);
   }
   if (report.files_failed() > 0) return kExitError;
   if (report.records_skipped() > 0) return kExitSkipped;

@@ -14,6 +14,7 @@ struct BuildStats {
   int64_t merged = 0;          // processes seen by both 4688 and Sysmon 1
   int64_t placeholders = 0;    // parents known only from their children
   int64_t sessions = 0;
+  int64_t findings_cleared = 0;  // findings of an earlier hunt: they point into the old graph
   std::map<std::string, int64_t> links_by_method;
   std::map<std::string, int64_t> orphans_by_reason;
 };
