@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "graph/builder.hpp"
+#include "graph/process_graph.hpp"
 #include "report/tree.hpp"
 #include "store/case_db.hpp"
 #include "store/query.hpp"
@@ -165,6 +166,53 @@ TEST_CASE("4688 and Sysmon 1 of one process merge and Sysmon links by ProcessGui
   CHECK(str(r->rows[1][1]) == "sysmon");
   CHECK(str(r->rows[1][3]) == "sysmon_guid");
   CHECK(num(r->rows[1][4]) == 800);
+}
+
+TEST_CASE("Two records of one process, not side by side, get distinct keys", "[graph][keys]") {
+  // A re-exported log can hold the same 4688 twice under other record ids, and other processes
+  // logged in the same instant can sort between the copies.
+  Case c;
+  SyntheticLog log("WS9");
+  log.boot(0);
+  log.process(1, 100, 4, kCmd, "");
+  log.process(1, 200, 4, kCmd, "");
+  log.process(1, 100, 4, kCmd, "");
+  c.add(log, "dupes");
+  auto stats = c.build();
+  CHECK(stats.processes == 3);
+  auto r = store::run_query(c.db, "SELECT process_key FROM processes WHERE pid = 100 ORDER BY create_event_pk");
+  REQUIRE(r.ok());
+  REQUIRE(r->rows.size() == 2);
+  CHECK(str(r->rows[0][0]).find('#') == std::string::npos);
+  CHECK_THAT(str(r->rows[1][0]), Catch::Contains("#"));
+}
+
+TEST_CASE("ProcessGraph keeps link order, walks both ways and rejects cycles and second parents", "[graph][boost]") {
+  graph::ProcessGraph g(6);
+  g.add_link(2, 5);
+  g.add_link(0, 3);
+  g.add_link(2, 1);
+  g.add_link(0, 2);
+  CHECK(g.children(2) == std::vector<size_t>{5, 1});
+  CHECK(g.children(0) == std::vector<size_t>{3, 2});
+  CHECK(g.parent(1) == std::optional<size_t>(2));
+  CHECK_FALSE(g.parent(0).has_value());
+  CHECK(g.ancestors(5) == std::vector<size_t>{2, 0});
+  CHECK(g.descendants(0) == std::vector<size_t>{3, 2, 5, 1});
+  CHECK(g.is_forest());
+  // Links added after a walk are seen by the next one.
+  g.add_link(4, 0);
+  CHECK(g.ancestors(5) == std::vector<size_t>{2, 0, 4});
+  CHECK(g.is_forest());
+  graph::ProcessGraph two_parents = g;
+  two_parents.add_link(3, 5);
+  CHECK_FALSE(two_parents.is_forest());
+  graph::ProcessGraph cycle(3);
+  cycle.add_link(0, 1);
+  cycle.add_link(1, 2);
+  cycle.add_link(2, 0);
+  CHECK_FALSE(cycle.is_forest());
+  CHECK_THROWS_AS(cycle.add_link(0, 3), std::out_of_range);
 }
 
 TEST_CASE("A small tree renders as the golden file says", "[graph][golden]") {

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -23,7 +25,7 @@ constexpr int64_t kSpecialWindow = 5 * kSecond;
 // The walk over same-PID candidates stops here: enough to tell one from many.
 constexpr int kMaxCandidates = 64;
 
-enum class Source { k4688, kSysmon, kBoth, kPlaceholder };
+enum class Source : uint8_t { k4688, kSysmon, kBoth, kPlaceholder };
 const char* source_name(Source s) {
   switch (s) {
     case Source::k4688: return "4688";
@@ -34,59 +36,130 @@ const char* source_name(Source s) {
   return "";
 }
 
-// Text that repeats across processes (hosts, images, accounts, labels) is stored once. Views
-// into it stay valid: an unordered_set never moves its strings.
+// Text that repeats across processes (hosts, images, accounts, GUIDs) is stored once and named
+// by a 4-byte id: a case holds hundreds of thousands of processes and sessions, and a
+// string_view per field took 16 bytes.
+struct Text {
+  uint32_t id = 0;  // 0 is the empty text
+  bool empty() const { return id == 0; }
+  bool operator==(const Text&) const = default;
+};
+
 class TextPool {
  public:
-  std::string_view intern(std::string s) {
+  TextPool() { views_.emplace_back(); }
+  Text intern(std::string_view s) {
     if (s.empty()) return {};
-    return *set_.insert(std::move(s)).first;
+    if (auto it = ids_.find(s); it != ids_.end()) return {it->second};
+    // A deque never moves its strings, so the views into them stay valid.
+    const std::string& kept = strings_.emplace_back(s);
+    auto id = static_cast<uint32_t>(views_.size());
+    views_.push_back(kept);
+    ids_.emplace(kept, id);
+    return {id};
   }
+  std::string_view operator[](Text t) const { return views_[t.id]; }
 
  private:
-  std::unordered_set<std::string> set_;
+  std::deque<std::string> strings_;
+  std::vector<std::string_view> views_;
+  std::unordered_map<std::string_view, uint32_t> ids_;
+};
+
+// An optional integer in 8 bytes where std::optional takes 16: the builder holds several for
+// each of hundreds of thousands of processes. INT64_MIN means none; no time, PID or LogonId
+// that Windows writes is that value.
+class OptInt {
+ public:
+  OptInt() = default;
+  OptInt(int64_t v) : v_(v) {}
+  OptInt(std::optional<int64_t> v) : v_(v.value_or(kNone)) {}
+  explicit operator bool() const { return v_ != kNone; }
+  int64_t operator*() const { return v_; }
+  int64_t value_or(int64_t other) const { return v_ != kNone ? v_ : other; }
+  operator std::optional<int64_t>() const { return v_ != kNone ? std::optional<int64_t>(v_) : std::nullopt; }
+
+ private:
+  static constexpr int64_t kNone = INT64_MIN;
+  int64_t v_ = kNone;
+};
+
+// (host, PID) or (host, LogonId): what processes and sessions are looked up by.
+struct HostId {
+  uint32_t host;
+  int64_t id;
+  bool operator==(const HostId&) const = default;
+};
+struct HostIdHash {
+  size_t operator()(const HostId& k) const { return std::hash<int64_t>()(k.id) * 31 + k.host; }
 };
 
 // One process as the builder needs it to link and pivot. Text only the processes table shows
-// (command lines, hashes) is not held here: write() takes it from the event tables.
+// (command lines, hashes) is not held here: write() takes it from the event tables. Keys are
+// formatted when written (key_of), not held.
 struct Proc {
-  std::string_view host;
+  Text host, image, parent_image, user_sid, user_name, user_domain, integrity, elevation, guid, parent_guid;
   int boot = 0;
-  int64_t pid = 0;
-  std::string_view image;
-  std::optional<int64_t> start;
-  std::optional<int64_t> end;
   Source source = Source::k4688;
+  bool duplicate = false;  // an earlier record has this host, PID and start: the key adds "#pk"
+  bool unnamed = false;    // a placeholder whose children named no parent image
+  int32_t session = -1;    // index into sessions_
+  int64_t pid = 0;
+  OptInt start, end, ppid, logon_id;
   int64_t create_pk = 0, sysmon_pk = 0, exit_pk = 0;
-  std::string guid, parent_guid;
-  std::optional<int64_t> ppid;
-  std::string_view parent_image;
-  std::string_view user_sid, user_name, user_domain;
-  std::optional<int64_t> logon_id;
-  std::string_view integrity, elevation;
-  std::string key, session_key;
 };
+
+enum class Method : uint8_t { kSysmonGuid, kPidTimeName, kPidTime, kPlaceholder };
+const char* method_name(Method m) {
+  switch (m) {
+    case Method::kSysmonGuid: return "sysmon_guid";
+    case Method::kPidTimeName: return "pid_time_name";
+    case Method::kPidTime: return "pid_time";
+    case Method::kPlaceholder: return "placeholder";
+  }
+  return "";
+}
+// Why a process's parent is not in the log; kNone unless the link is to a placeholder.
+enum class Orphan : uint8_t { kNone, kLogCleared, kBeforeFirstRecord, kNoProcessAuditing, kBootBetween, kParentNotLogged };
+const char* orphan_name(Orphan o) {
+  switch (o) {
+    case Orphan::kNone: return nullptr;
+    case Orphan::kLogCleared: return "log_cleared";
+    case Orphan::kBeforeFirstRecord: return "before_first_record";
+    case Orphan::kNoProcessAuditing: return "no_process_auditing";
+    case Orphan::kBootBetween: return "boot_between";
+    case Orphan::kParentNotLogged: return "parent_not_logged";
+  }
+  return nullptr;
+}
 
 struct Edge {
-  size_t parent;
-  const char* method;
-  int candidates;
-  double confidence;
-  const char* orphan_reason;  // null unless placeholder
+  uint32_t parent;
+  uint16_t candidates;  // at most kMaxCandidates
+  Method method;
+  Orphan orphan;
 };
+// How sure a link is: a Sysmon GUID is the truth; a PID-and-time link is surer when the child
+// names the parent's image and when only one process fits.
+double confidence(const Edge& e) {
+  switch (e.method) {
+    case Method::kSysmonGuid: return 1.0;
+    case Method::kPidTimeName: return e.candidates == 1 ? 0.99 : 0.85;
+    case Method::kPidTime: return e.candidates == 1 ? 0.95 : 0.6;
+    case Method::kPlaceholder: return 0.0;
+  }
+  return 0.0;
+}
 
 struct Session {
-  std::string key;
-  std::string_view host;
+  Text host, user_sid, user_name, user_domain, ip, workstation, auth, logon_process, elevated;
   int boot = 0;
-  int64_t logon_id = 0;
-  const char* kind = "logon";
-  int64_t event_pk = 0;
-  std::optional<int64_t> start, end, logon_type, ip_port, linked;
-  // Interned in the builder's TextPool (or string literals).
-  std::string_view user_sid, user_name, user_domain, ip, workstation, auth, logon_process, elevated;
-  std::string linked_key;
+  int32_t linked_session = -1;  // index into sessions_ of the other half of a split token
   bool special = false;
+  const char* kind = "logon";
+  int64_t logon_id = 0;
+  int64_t event_pk = 0;
+  OptInt start, end, logon_type, ip_port, linked;
 };
 
 struct HostInfo {
@@ -128,13 +201,17 @@ class Builder {
   Status load_exits();
   Status load_sessions();
   void index_processes();
-  int boot_of(std::string_view host, int64_t t) const;
-  std::optional<int64_t> boot_start(std::string_view host, int boot) const;
+  void mark_duplicate_keys();
+  int boot_of(Text host, int64_t t) const;
+  std::optional<int64_t> boot_start(Text host, int boot) const;
   void link_parents();
   std::optional<size_t> pick_parent(size_t child, int* candidates);
-  const char* orphan_reason(const Proc& child) const;
+  Orphan orphan_reason(const Proc& child) const;
   size_t placeholder_for(const Proc& child);
-  void assign_sessions();
+  std::optional<size_t> find_session(Text host, int64_t id, int64_t t, int64_t slack) const;
+  int32_t synthetic_session(const Proc& p, const char* kind);
+  std::string key_of(const Proc& p) const;
+  std::string key_of(const Session& s) const;
   Status write();
 
   template <typename Fn>
@@ -146,6 +223,7 @@ class Builder {
     if (rc != SQLITE_DONE) return db_.error("reading events for the graph");
     return ok_status();
   }
+  Text text_of(store::Stmt& st, int i) { return st.column_is_null(i) ? Text{} : text_.intern(st.column_text(i)); }
 
   store::Db& db_;
   TextPool text_;
@@ -153,16 +231,15 @@ class Builder {
   // hundreds of thousands of processes would briefly hold them twice.
   std::deque<Proc> procs_;
   std::vector<std::optional<Edge>> edges_;
-  std::unordered_map<std::string, HostInfo> hosts_;
-  std::unordered_map<std::string, std::vector<size_t>> by_pid_;  // "host\x1fpid" -> procs by start
-  std::unordered_map<std::string, size_t> by_guid_;
-  std::unordered_map<std::string, size_t> placeholders_;
+  std::unordered_map<uint32_t, HostInfo> hosts_;                    // by host text id
+  std::unordered_map<HostId, std::vector<uint32_t>, HostIdHash> by_pid_;  // procs by start
+  std::unordered_map<uint32_t, size_t> by_guid_;                    // by GUID text id
+  std::map<std::tuple<uint32_t, int64_t, int, std::string>, size_t> placeholders_;
   std::deque<Session> sessions_;  // a deque for the same reason as procs_
-  std::unordered_map<std::string, std::vector<size_t>> sessions_by_id_;  // "host\x1fid" -> by start
+  std::unordered_map<HostId, std::vector<uint32_t>, HostIdHash> sessions_by_id_;  // by start
+  std::map<std::tuple<uint32_t, int64_t, int>, int32_t> synthetic_;  // (host, LogonId, boot)
   BuildStats stats_;
 };
-
-std::string pid_key(std::string_view host, int64_t pid) { return fmt::format("{}\x1f{}", host, pid); }
 
 Status Builder::load_hosts() {
   // Boot boundaries: 4608 (system started) and 1100 (the logging service stopped, so the
@@ -172,7 +249,7 @@ Status Builder::load_hosts() {
       "JOIN channels c USING (channel_id) WHERE c.name = 'Security' AND e.event_id IN (4608, 1100, 1102) "
       "ORDER BY h.short_name, e.time, e.event_pk",
       [&](store::Stmt& st) {
-        HostInfo& h = hosts_[st.column_text(0)];
+        HostInfo& h = hosts_[text_.intern(st.column_text(0)).id];
         int64_t t = st.column_int(1);
         int64_t id = st.column_int(2);
         if (id == 1102) {
@@ -191,16 +268,16 @@ Status Builder::load_hosts() {
   return s;
 }
 
-int Builder::boot_of(std::string_view host, int64_t t) const {
-  auto it = hosts_.find(std::string(host));
+int Builder::boot_of(Text host, int64_t t) const {
+  auto it = hosts_.find(host.id);
   if (it == hosts_.end()) return 0;
   const auto& b = it->second.boundaries;
   return static_cast<int>(std::upper_bound(b.begin(), b.end(), t) - b.begin());
 }
 
-std::optional<int64_t> Builder::boot_start(std::string_view host, int boot) const {
+std::optional<int64_t> Builder::boot_start(Text host, int boot) const {
   if (boot == 0) return std::nullopt;
-  return hosts_.at(std::string(host)).boundaries.at(boot - 1);
+  return hosts_.at(host.id).boundaries.at(boot - 1);
 }
 
 Status Builder::load_4688() {
@@ -214,42 +291,43 @@ Status Builder::load_4688() {
       [&](store::Stmt& st) {
         Proc p;
         p.create_pk = st.column_int(0);
-        p.host = text_.intern(st.column_text(1));
+        p.host = text_of(st, 1);
         p.start = st.column_int(2);
         p.pid = st.column_int(3);
-        p.image = text_.intern(col_text(st, 4));
+        p.image = text_of(st, 4);
         p.ppid = col_int(st, 6);
-        p.parent_image = text_.intern(col_text(st, 7));
+        p.parent_image = text_of(st, 7);
         auto target_logon = col_int(st, 15);
         // The new process runs as the target account when 4688 v2 names one, else as the creator.
         if (target_logon && *target_logon != 0) {
-          p.user_sid = text_.intern(col_text(st, 12));
-          p.user_name = text_.intern(col_text(st, 13));
-          p.user_domain = text_.intern(col_text(st, 14));
+          p.user_sid = text_of(st, 12);
+          p.user_name = text_of(st, 13);
+          p.user_domain = text_of(st, 14);
           p.logon_id = target_logon;
         } else {
-          p.user_sid = text_.intern(col_text(st, 8));
-          p.user_name = text_.intern(col_text(st, 9));
-          p.user_domain = text_.intern(col_text(st, 10));
+          p.user_sid = text_of(st, 8);
+          p.user_name = text_of(st, 9);
+          p.user_domain = text_of(st, 10);
           p.logon_id = col_int(st, 11);
         }
-        p.elevation = text_.intern(col_text(st, 16));
+        p.elevation = text_of(st, 16);
         static const std::unordered_map<std::string, std::string> kLabels = {
             {"S-1-16-0", "Untrusted"}, {"S-1-16-4096", "Low"},     {"S-1-16-8192", "Medium"},
             {"S-1-16-8448", "MediumPlus"}, {"S-1-16-12288", "High"}, {"S-1-16-16384", "System"},
             {"S-1-16-20480", "Protected"}};
-        if (auto it = kLabels.find(col_text(st, 17)); it != kLabels.end()) p.integrity = it->second;
+        if (auto it = kLabels.find(col_text(st, 17)); it != kLabels.end()) p.integrity = text_.intern(it->second);
         p.source = Source::k4688;
-        procs_.push_back(std::move(p));
+        procs_.push_back(p);
       });
 }
 
 void Builder::index_processes() {
   by_pid_.clear();
   for (size_t i = 0; i < procs_.size(); ++i)
-    if (procs_[i].source != Source::kPlaceholder) by_pid_[pid_key(procs_[i].host, procs_[i].pid)].push_back(i);
+    if (procs_[i].source != Source::kPlaceholder)
+      by_pid_[HostId{procs_[i].host.id, procs_[i].pid}].push_back(static_cast<uint32_t>(i));
   for (auto& [k, v] : by_pid_)
-    std::stable_sort(v.begin(), v.end(), [&](size_t a, size_t b) { return *procs_[a].start < *procs_[b].start; });
+    std::stable_sort(v.begin(), v.end(), [&](uint32_t a, uint32_t b) { return *procs_[a].start < *procs_[b].start; });
 }
 
 Status Builder::load_sysmon() {
@@ -261,17 +339,17 @@ Status Builder::load_sysmon() {
       "FROM sysmon_process sp JOIN events e USING (event_pk) JOIN hosts h USING (host_id) "
       "WHERE e.event_id = 1 AND sp.process_id IS NOT NULL ORDER BY h.short_name, e.time, e.event_pk",
       [&](store::Stmt& st) {
-        std::string host = st.column_text(1);
+        Text host = text_of(st, 1);
         int64_t t = st.column_int(2);
         int64_t pid = st.column_int(3);
         std::string image = col_text(st, 4);
         // The same process seen by 4688: same host, PID and image, a few seconds apart.
         std::optional<size_t> match;
-        if (auto it = by_pid_.find(pid_key(host, pid)); it != by_pid_.end()) {
+        if (auto it = by_pid_.find(HostId{host.id, pid}); it != by_pid_.end()) {
           int64_t best = kMergeWindow + 1;
           for (size_t i : it->second) {
             int64_t d = std::llabs(*procs_[i].start - t);
-            if (i < taken.size() && !taken[i] && d < best && same_image(procs_[i].image, image)) {
+            if (i < taken.size() && !taken[i] && d < best && same_image(text_[procs_[i].image], image)) {
               best = d;
               match = i;
             }
@@ -285,12 +363,12 @@ Status Builder::load_sysmon() {
           ++stats_.merged;
         } else {
           p.source = Source::kSysmon;
-          p.host = text_.intern(host);
+          p.host = host;
           p.pid = pid;
           p.image = text_.intern(image);
           p.start = t;
           p.ppid = col_int(st, 8);
-          p.parent_image = text_.intern(col_text(st, 9));
+          p.parent_image = text_of(st, 9);
           // Sysmon writes "DOMAIN\user".
           std::string user = col_text(st, 10);
           auto slash = user.find('\\');
@@ -299,17 +377,17 @@ Status Builder::load_sysmon() {
           p.logon_id = col_int(st, 11);
         }
         p.sysmon_pk = st.column_int(0);
-        p.guid = lower(col_text(st, 6));
-        p.parent_guid = lower(col_text(st, 7));
-        if (p.integrity.empty()) p.integrity = text_.intern(col_text(st, 12));
-        if (!match) procs_.push_back(std::move(fresh));
+        p.guid = text_.intern(lower(col_text(st, 6)));
+        p.parent_guid = text_.intern(lower(col_text(st, 7)));
+        if (p.integrity.empty()) p.integrity = text_of(st, 12);
+        if (!match) procs_.push_back(fresh);
       });
 }
 
 Status Builder::load_exits() {
   index_processes();
   for (size_t i = 0; i < procs_.size(); ++i)
-    if (!procs_[i].guid.empty()) by_guid_.emplace(procs_[i].guid, i);
+    if (!procs_[i].guid.empty()) by_guid_.emplace(procs_[i].guid.id, i);
   // 4689 and Sysmon 5 end the latest matching process that started before them in that boot.
   return each_row(
       "SELECT e.event_pk, h.short_name, e.time, x.pid, x.image, x.guid FROM ("
@@ -319,14 +397,14 @@ Status Builder::load_exits() {
       "JOIN events e ON e.event_pk = x.event_pk JOIN hosts h USING (host_id) "
       "WHERE x.pid IS NOT NULL ORDER BY h.short_name, e.time, e.event_pk",
       [&](store::Stmt& st) {
-        std::string host = st.column_text(1);
+        Text host = text_of(st, 1);
         int64_t t = st.column_int(2);
-        std::string guid = col_text(st, 5);
+        Text guid = text_of(st, 5);
         std::optional<size_t> target;
         if (!guid.empty())
-          if (auto g = by_guid_.find(guid); g != by_guid_.end()) target = g->second;
+          if (auto g = by_guid_.find(guid.id); g != by_guid_.end()) target = g->second;
         if (!target) {
-          auto it = by_pid_.find(pid_key(host, st.column_int(3)));
+          auto it = by_pid_.find(HostId{host.id, st.column_int(3)});
           if (it == by_pid_.end()) return;
           std::string image = col_text(st, 4);
           int boot = boot_of(host, t);
@@ -335,7 +413,7 @@ Status Builder::load_exits() {
             if (*p.start > t) continue;
             if (p.boot != boot) break;
             if (p.end) break;  // the latest one already ended: this exit is of an unlogged process
-            if (!image.empty() && !p.image.empty() && !same_image(p.image, image)) continue;
+            if (!image.empty() && !p.image.empty() && !same_image(text_[p.image], image)) continue;
             target = *r;
             break;
           }
@@ -351,12 +429,12 @@ std::optional<size_t> Builder::pick_parent(size_t child, int* candidates) {
   const Proc& c = procs_[child];
   *candidates = 0;
   if (!c.ppid) return std::nullopt;
-  auto it = by_pid_.find(pid_key(c.host, *c.ppid));
+  auto it = by_pid_.find(HostId{c.host.id, *c.ppid});
   if (it == by_pid_.end()) return std::nullopt;
   const auto& list = it->second;
   int64_t t = *c.start;
   // The latest process with that PID that started at or before t ...
-  auto upto = std::upper_bound(list.begin(), list.end(), t, [&](int64_t v, size_t i) { return v < *procs_[i].start; });
+  auto upto = std::upper_bound(list.begin(), list.end(), t, [&](int64_t v, uint32_t i) { return v < *procs_[i].start; });
   std::optional<size_t> chosen;
   int walked = 0;
   for (auto r = std::make_reverse_iterator(upto); r != list.rend() && walked < kMaxCandidates; ++r, ++walked) {
@@ -371,51 +449,64 @@ std::optional<size_t> Builder::pick_parent(size_t child, int* candidates) {
     // ... that had not exited ...
     if (p.end && *p.end < t) continue;
     // ... and whose image is the one the child names.
-    if (!c.parent_image.empty() && !same_image(p.image, c.parent_image)) continue;
+    if (!c.parent_image.empty() && !same_image(text_[p.image], text_[c.parent_image])) continue;
     ++*candidates;
     if (!chosen) chosen = i;
   }
   return chosen;
 }
 
-const char* Builder::orphan_reason(const Proc& c) const {
+Orphan Builder::orphan_reason(const Proc& c) const {
   int64_t t = *c.start;
   auto start = boot_start(c.host, c.boot);
-  auto h = hosts_.find(std::string(c.host));
+  auto h = hosts_.find(c.host.id);
   if (h != hosts_.end()) {
     for (int64_t clear : h->second.clears)
-      if (clear <= t && (!start || clear >= *start)) return "log_cleared";
+      if (clear <= t && (!start || clear >= *start)) return Orphan::kLogCleared;
   }
-  if (!start) return "before_first_record";
+  if (!start) return Orphan::kBeforeFirstRecord;
   if (h != hosts_.end()) {
     auto f = h->second.first_process_in_boot.find(c.boot);
-    if (f != h->second.first_process_in_boot.end() && f->second - *start > kAuditLag) return "no_process_auditing";
+    if (f != h->second.first_process_in_boot.end() && f->second - *start > kAuditLag) return Orphan::kNoProcessAuditing;
   }
   if (c.ppid) {
-    if (auto it = by_pid_.find(pid_key(c.host, *c.ppid)); it != by_pid_.end())
+    if (auto it = by_pid_.find(HostId{c.host.id, *c.ppid}); it != by_pid_.end())
       for (size_t i : it->second)
-        if (procs_[i].boot < c.boot && (c.parent_image.empty() || same_image(procs_[i].image, c.parent_image)))
-          return "boot_between";
+        if (procs_[i].boot < c.boot && (c.parent_image.empty() || same_image(text_[procs_[i].image], text_[c.parent_image])))
+          return Orphan::kBootBetween;
   }
-  return "parent_not_logged";
+  return Orphan::kParentNotLogged;
+}
+
+std::string Builder::key_of(const Proc& p) const {
+  if (p.source == Source::kPlaceholder)
+    return fmt::format("{}:{}:boot{}:{}", text_[p.host], p.pid, p.boot, p.unnamed ? "?" : lower(basename(text_[p.image])));
+  // Keys are stable across rebuilds: host, PID and the start time in FILETIME ticks.
+  if (p.duplicate) return fmt::format("{}:{}:{}#{}", text_[p.host], p.pid, *p.start, p.create_pk ? p.create_pk : p.sysmon_pk);
+  return fmt::format("{}:{}:{}", text_[p.host], p.pid, *p.start);
+}
+
+std::string Builder::key_of(const Session& s) const {
+  if (std::string_view(s.kind) == "logon") return fmt::format("{}:0x{:x}:{}", text_[s.host], s.logon_id, *s.start);
+  return fmt::format("{}:0x{:x}:boot{}", text_[s.host], s.logon_id, s.boot);
 }
 
 size_t Builder::placeholder_for(const Proc& c) {
-  std::string name = c.parent_image.empty() ? "?" : lower(basename(c.parent_image));
-  std::string key = fmt::format("{}:{}:boot{}:{}", c.host, c.ppid.value_or(-1), c.boot, name);
-  if (auto it = placeholders_.find(key); it != placeholders_.end()) return it->second;
+  std::string name = c.parent_image.empty() ? "?" : lower(basename(text_[c.parent_image]));
+  auto ident = std::make_tuple(c.host.id, c.ppid.value_or(-1), c.boot, name);
+  if (auto it = placeholders_.find(ident); it != placeholders_.end()) return it->second;
   Proc p;
   p.host = c.host;
   p.boot = c.boot;
   p.pid = c.ppid.value_or(-1);
   p.image = c.parent_image;
+  p.unnamed = c.parent_image.empty();
   // PID 4 is always the System process, which starts with the kernel and is never in a 4688.
-  if (p.image.empty() && p.pid == 4) p.image = "System";
+  if (p.image.empty() && p.pid == 4) p.image = text_.intern("System");
   p.source = Source::kPlaceholder;
-  p.key = key;
-  procs_.push_back(std::move(p));
+  procs_.push_back(p);
   edges_.emplace_back();
-  placeholders_.emplace(key, procs_.size() - 1);
+  placeholders_.emplace(std::move(ident), procs_.size() - 1);
   ++stats_.placeholders;
   return procs_.size() - 1;
 }
@@ -424,27 +515,63 @@ void Builder::link_parents() {
   size_t logged = procs_.size();
   edges_.assign(logged, std::nullopt);
   for (size_t i = 0; i < logged; ++i) {
-    Proc& c = procs_[i];
+    const Proc& c = procs_[i];
     // Sysmon's ProcessGuid is unique per process: when the parent's is known, it is the truth.
     if (!c.parent_guid.empty()) {
-      if (auto g = by_guid_.find(c.parent_guid); g != by_guid_.end() && g->second != i) {
-        edges_[i] = Edge{g->second, "sysmon_guid", 1, 1.0, nullptr};
+      if (auto g = by_guid_.find(c.parent_guid.id); g != by_guid_.end() && g->second != i) {
+        edges_[i] = Edge{static_cast<uint32_t>(g->second), 1, Method::kSysmonGuid, Orphan::kNone};
         continue;
       }
     }
     int candidates = 0;
     auto parent = pick_parent(i, &candidates);
     if (parent) {
-      bool named = !c.parent_image.empty();
-      double confidence = candidates == 1 ? (named ? 0.99 : 0.95) : (named ? 0.85 : 0.6);
-      edges_[i] = Edge{*parent, named ? "pid_time_name" : "pid_time", candidates, confidence, nullptr};
+      edges_[i] = Edge{static_cast<uint32_t>(*parent), static_cast<uint16_t>(candidates),
+                       c.parent_image.empty() ? Method::kPidTime : Method::kPidTimeName, Orphan::kNone};
       continue;
     }
     if (!c.ppid) continue;  // no creator PID at all: a root
-    const char* reason = orphan_reason(c);
-    size_t ph = placeholder_for(procs_[i]);
-    edges_[i] = Edge{ph, "placeholder", 0, 0.0, reason};
+    Orphan reason = orphan_reason(c);
+    size_t ph = placeholder_for(c);
+    edges_[i] = Edge{static_cast<uint32_t>(ph), 0, Method::kPlaceholder, reason};
   }
+}
+
+std::optional<size_t> Builder::find_session(Text host, int64_t id, int64_t t, int64_t slack) const {
+  auto it = sessions_by_id_.find(HostId{host.id, id});
+  if (it == sessions_by_id_.end()) return std::nullopt;
+  int boot = boot_of(host, t);
+  std::optional<size_t> best;
+  for (size_t i : it->second) {
+    const Session& s = sessions_[i];
+    if (s.boot != boot || *s.start > t + slack) continue;
+    best = i;  // sorted by start: the last that fits is the latest
+  }
+  return best;
+}
+
+// The session a process names but no 4624 of it was seen: a well-known service account's, or
+// one that began before the log did. One per (host, LogonId, boot).
+int32_t Builder::synthetic_session(const Proc& p, const char* kind) {
+  auto ident = std::make_tuple(p.host.id, *p.logon_id, p.boot);
+  if (auto it = synthetic_.find(ident); it != synthetic_.end()) return it->second;
+  Session s;
+  s.host = p.host;
+  s.boot = p.boot;
+  s.logon_id = *p.logon_id;
+  s.kind = kind;
+  if (std::string_view(kind) == "well_known") {
+    s.user_domain = text_.intern("NT AUTHORITY");
+    s.user_name = text_.intern(s.logon_id == 0x3e7 ? "SYSTEM" : s.logon_id == 0x3e4 ? "NETWORK SERVICE" : "LOCAL SERVICE");
+  } else {
+    s.user_sid = p.user_sid;
+    s.user_name = p.user_name;
+    s.user_domain = p.user_domain;
+  }
+  sessions_.push_back(s);
+  auto index = static_cast<int32_t>(sessions_.size() - 1);
+  synthetic_.emplace(ident, index);
+  return index;
 }
 
 Status Builder::load_sessions() {
@@ -457,48 +584,34 @@ Status Builder::load_sessions() {
       [&](store::Stmt& st) {
         Session s;
         s.event_pk = st.column_int(0);
-        s.host = text_.intern(st.column_text(1));
+        s.host = text_of(st, 1);
         s.start = st.column_int(2);
         s.logon_id = st.column_int(3);
         s.boot = boot_of(s.host, *s.start);
         s.logon_type = col_int(st, 4);
-        s.user_sid = text_.intern(col_text(st, 5));
-        s.user_name = text_.intern(col_text(st, 6));
-        s.user_domain = text_.intern(col_text(st, 7));
-        s.ip = text_.intern(col_text(st, 8));
+        s.user_sid = text_of(st, 5);
+        s.user_name = text_of(st, 6);
+        s.user_domain = text_of(st, 7);
+        s.ip = text_of(st, 8);
         s.ip_port = col_int(st, 9);
-        s.workstation = text_.intern(col_text(st, 10));
-        s.auth = text_.intern(col_text(st, 11));
-        s.logon_process = text_.intern(col_text(st, 12));
-        s.elevated = text_.intern(col_text(st, 13));
+        s.workstation = text_of(st, 10);
+        s.auth = text_of(st, 11);
+        s.logon_process = text_of(st, 12);
+        s.elevated = text_of(st, 13);
         s.linked = col_int(st, 14);
-        s.key = fmt::format("{}:0x{:x}:{}", s.host, s.logon_id, *s.start);
-        sessions_.push_back(std::move(s));
+        sessions_.push_back(s);
       });
   if (!s) return s;
   for (size_t i = 0; i < sessions_.size(); ++i)
-    sessions_by_id_[pid_key(sessions_[i].host, sessions_[i].logon_id)].push_back(i);
+    sessions_by_id_[HostId{sessions_[i].host.id, sessions_[i].logon_id}].push_back(static_cast<uint32_t>(i));
 
-  auto find_session = [&](std::string_view host, int64_t id, int64_t t, int64_t slack) -> std::optional<size_t> {
-    auto it = sessions_by_id_.find(pid_key(host, id));
-    if (it == sessions_by_id_.end()) return std::nullopt;
-    int boot = boot_of(host, t);
-    std::optional<size_t> best;
-    for (size_t i : it->second) {
-      const Session& s = sessions_[i];
-      if (s.boot != boot || *s.start > t + slack) continue;
-      best = i;  // sorted by start: the last that fits is the latest
-    }
-    return best;
-  };
   // 4672: special privileges, logged beside its 4624.
   s = each_row(
       "SELECT h.short_name, e.time, sl.subject_logon_id FROM sec_special_logon sl JOIN events e USING (event_pk) "
       "JOIN hosts h USING (host_id) WHERE sl.subject_logon_id IS NOT NULL",
       [&](store::Stmt& st) {
-        std::string host = st.column_text(0);
         int64_t t = st.column_int(1);
-        if (auto i = find_session(host, st.column_int(2), t, kSpecialWindow);
+        if (auto i = find_session(text_of(st, 0), st.column_int(2), t, kSpecialWindow);
             i && std::llabs(*sessions_[*i].start - t) <= kSpecialWindow)
           sessions_[*i].special = true;
       });
@@ -508,59 +621,49 @@ Status Builder::load_sessions() {
       "SELECT h.short_name, e.time, lo.target_logon_id FROM sec_logoff lo JOIN events e USING (event_pk) "
       "JOIN hosts h USING (host_id) WHERE lo.target_logon_id IS NOT NULL ORDER BY e.time",
       [&](store::Stmt& st) {
-        std::string host = st.column_text(0);
         int64_t t = st.column_int(1);
-        if (auto i = find_session(host, st.column_int(2), t, 0); i && !sessions_[*i].end) sessions_[*i].end = t;
+        if (auto i = find_session(text_of(st, 0), st.column_int(2), t, 0); i && !sessions_[*i].end) sessions_[*i].end = t;
       });
   if (!s) return s;
   // Split UAC tokens: each half names the other in TargetLinkedLogonId.
   for (auto& sess : sessions_) {
     if (!sess.linked || *sess.linked == 0) continue;
-    if (auto i = find_session(sess.host, *sess.linked, *sess.start, kSpecialWindow)) sess.linked_key = sessions_[*i].key;
+    if (auto i = find_session(sess.host, *sess.linked, *sess.start, kSpecialWindow))
+      sess.linked_session = static_cast<int32_t>(*i);
   }
 
   // Each process pivots to the latest logon of its LogonId on its host and boot.
-  std::unordered_set<std::string> synthetic;  // well-known and unseen sessions made so far
   for (auto& p : procs_) {
     if (p.source == Source::kPlaceholder || !p.logon_id || *p.logon_id == 0) continue;
     int64_t id = *p.logon_id;
     if (id == 0x3e7 || id == 0x3e4 || id == 0x3e5) {
-      std::string key = fmt::format("{}:0x{:x}:boot{}", p.host, id, p.boot);
-      p.session_key = key;
-      if (synthetic.insert(key).second) {
-        Session s;
-        s.key = key;
-        s.host = p.host;
-        s.boot = p.boot;
-        s.logon_id = id;
-        s.kind = "well_known";
-        s.user_domain = "NT AUTHORITY";
-        s.user_name = id == 0x3e7 ? "SYSTEM" : id == 0x3e4 ? "NETWORK SERVICE" : "LOCAL SERVICE";
-        sessions_.push_back(std::move(s));
-      }
-      continue;
-    }
-    // A process can be logged in the same instant as its logon; allow a second.
-    if (auto i = find_session(p.host, id, *p.start, kSecond)) {
-      p.session_key = sessions_[*i].key;
-      continue;
-    }
-    std::string key = fmt::format("{}:0x{:x}:boot{}", p.host, id, p.boot);
-    p.session_key = key;
-    if (synthetic.insert(key).second) {
-      Session s;
-      s.key = key;
-      s.host = p.host;
-      s.boot = p.boot;
-      s.logon_id = id;
-      s.kind = "unseen";
-      s.user_sid = p.user_sid;
-      s.user_name = p.user_name;
-      s.user_domain = p.user_domain;
-      sessions_.push_back(std::move(s));
+      p.session = synthetic_session(p, "well_known");
+    } else if (auto i = find_session(p.host, id, *p.start, kSecond)) {
+      // A process can be logged in the same instant as its logon; allow a second.
+      p.session = static_cast<int32_t>(*i);
+    } else {
+      p.session = synthetic_session(p, "unseen");
     }
   }
   return ok_status();
+}
+
+// Two records of one process (a duplicate export with other record ids) would share a key:
+// the later one's key names its event. procs_ is sorted by host and start.
+void Builder::mark_duplicate_keys() {
+  std::vector<size_t> run;
+  for (size_t i = 0; i < procs_.size();) {
+    size_t j = i + 1;
+    while (j < procs_.size() && procs_[j].host == procs_[i].host && *procs_[j].start == *procs_[i].start) ++j;
+    if (j - i > 1) {
+      run.clear();
+      for (size_t k = i; k < j; ++k) run.push_back(k);
+      std::stable_sort(run.begin(), run.end(), [&](size_t a, size_t b) { return procs_[a].pid < procs_[b].pid; });
+      for (size_t k = 1; k < run.size(); ++k)
+        if (procs_[run[k]].pid == procs_[run[k - 1]].pid) procs_[run[k]].duplicate = true;
+    }
+    i = j;
+  }
 }
 
 Status Builder::write() {
@@ -575,17 +678,18 @@ Status Builder::write() {
     return s;
   auto boots = db_.prepare("INSERT INTO boots (host, boot, start_time, start_kind) VALUES (?, ?, ?, ?)");
   if (!boots) return boots.error();
-  std::vector<std::string> host_names;
-  for (const auto& p : procs_) host_names.emplace_back(p.host);
-  for (const auto& [h, info] : hosts_) host_names.push_back(h);
-  std::sort(host_names.begin(), host_names.end());
-  host_names.erase(std::unique(host_names.begin(), host_names.end()), host_names.end());
-  for (const auto& h : host_names) {
-    auto it = hosts_.find(h);
+  std::unordered_set<uint32_t> host_ids;
+  for (const auto& p : procs_) host_ids.insert(p.host.id);
+  for (const auto& [h, info] : hosts_) host_ids.insert(h);
+  std::vector<std::pair<std::string_view, uint32_t>> hosts;
+  for (uint32_t h : host_ids) hosts.emplace_back(text_[Text{h}], h);
+  std::sort(hosts.begin(), hosts.end());
+  for (const auto& [name, id] : hosts) {
+    auto it = hosts_.find(id);
     size_t n = it == hosts_.end() ? 0 : it->second.boundaries.size();
     for (size_t b = 0; b <= n; ++b) {
       boots->reset();
-      boots->bind(1, std::string_view(h));
+      boots->bind(1, name);
       boots->bind(2, static_cast<int64_t>(b));
       if (b == 0) boots->bind_null(3); else boots->bind(3, it->second.boundaries[b - 1]);
       boots->bind(4, std::string_view(b == 0 ? "log_start" : it->second.boundary_kind[b - 1]));
@@ -614,6 +718,9 @@ Status Builder::write() {
   auto int_or_null = [](store::Stmt& st, int i, std::optional<int64_t> v) {
     if (v) st.bind(i, *v); else st.bind_null(i);
   };
+  auto pk_or_null = [](store::Stmt& st, int i, int64_t pk) {
+    if (pk) st.bind(i, pk); else st.bind_null(i);
+  };
   // One row of `lookup` for this event, or none.
   auto row_of = [](store::Stmt& lookup, int64_t event_pk) {
     lookup.reset();
@@ -624,11 +731,12 @@ Status Builder::write() {
   for (const Proc& p : procs_) {
     store::Stmt& st = *ins;
     st.reset();
-    st.bind(1, std::string_view(p.key));
-    st.bind(2, p.host);
+    std::string key = key_of(p);
+    st.bind(1, std::string_view(key));
+    st.bind(2, text_[p.host]);
     st.bind(3, int64_t{p.boot});
     st.bind(4, p.pid);
-    text_or_null(st, 5, p.image);
+    text_or_null(st, 5, text_[p.image]);
     // 4688's command line; Sysmon's where 4688 has none (or an empty one: auditing was off).
     std::optional<std::string> command_line;
     if (row_of(*create_text, p.create_pk) && !create_text->column_is_null(0)) command_line = create_text->column_text(0);
@@ -639,20 +747,21 @@ Status Builder::write() {
     int_or_null(st, 7, p.start);
     int_or_null(st, 8, p.end);
     st.bind(9, std::string_view(source_name(p.source)));
-    int_or_null(st, 10, p.create_pk ? std::optional<int64_t>(p.create_pk) : std::nullopt);
-    int_or_null(st, 11, p.sysmon_pk ? std::optional<int64_t>(p.sysmon_pk) : std::nullopt);
-    int_or_null(st, 12, p.exit_pk ? std::optional<int64_t>(p.exit_pk) : std::nullopt);
-    text_or_null(st, 13, p.guid);
-    text_or_null(st, 14, p.user_sid);
-    text_or_null(st, 15, p.user_name);
-    text_or_null(st, 16, p.user_domain);
+    pk_or_null(st, 10, p.create_pk);
+    pk_or_null(st, 11, p.sysmon_pk);
+    pk_or_null(st, 12, p.exit_pk);
+    text_or_null(st, 13, text_[p.guid]);
+    text_or_null(st, 14, text_[p.user_sid]);
+    text_or_null(st, 15, text_[p.user_name]);
+    text_or_null(st, 16, text_[p.user_domain]);
     int_or_null(st, 17, p.logon_id);
-    text_or_null(st, 18, p.integrity);
-    text_or_null(st, 19, p.elevation);
+    text_or_null(st, 18, text_[p.integrity]);
+    text_or_null(st, 19, text_[p.elevation]);
     for (int c = 1; c <= 3; ++c)
       text_or_null(st, 19 + c, sysmon ? std::string_view(sysmon_text->column_text(c)) : std::string_view());
-    text_or_null(st, 23, p.session_key);
-    if (st.step() != SQLITE_DONE) return db_.error(fmt::format("writing process {}", p.key));
+    std::string session = p.session >= 0 ? key_of(sessions_[p.session]) : std::string();
+    text_or_null(st, 23, session);
+    if (st.step() != SQLITE_DONE) return db_.error(fmt::format("writing process {}", key));
   }
 
   auto edge = db_.prepare(
@@ -664,15 +773,18 @@ Status Builder::write() {
     const Edge& e = *edges_[i];
     store::Stmt& st = *edge;
     st.reset();
-    st.bind(1, std::string_view(procs_[i].key));
-    st.bind(2, std::string_view(procs_[e.parent].key));
-    st.bind(3, std::string_view(e.method));
+    std::string child = key_of(procs_[i]), parent = key_of(procs_[e.parent]);
+    st.bind(1, std::string_view(child));
+    st.bind(2, std::string_view(parent));
+    const char* method = method_name(e.method);
+    const char* orphan = orphan_name(e.orphan);
+    st.bind(3, std::string_view(method));
     st.bind(4, int64_t{e.candidates});
-    sqlite3_bind_double(st.get(), 5, e.confidence);
-    if (e.orphan_reason) st.bind(6, std::string_view(e.orphan_reason)); else st.bind_null(6);
+    sqlite3_bind_double(st.get(), 5, confidence(e));
+    if (orphan) st.bind(6, std::string_view(orphan)); else st.bind_null(6);
     if (st.step() != SQLITE_DONE) return db_.error("writing a process link");
-    ++stats_.links_by_method[e.method];
-    if (e.orphan_reason) ++stats_.orphans_by_reason[e.orphan_reason];
+    ++stats_.links_by_method[method];
+    if (orphan) ++stats_.orphans_by_reason[orphan];
   }
 
   auto ses = db_.prepare(
@@ -684,27 +796,29 @@ Status Builder::write() {
   for (const Session& s : sessions_) {
     store::Stmt& st = *ses;
     st.reset();
-    st.bind(1, std::string_view(s.key));
-    st.bind(2, std::string_view(s.host));
+    std::string key = key_of(s);
+    st.bind(1, std::string_view(key));
+    st.bind(2, text_[s.host]);
     st.bind(3, int64_t{s.boot});
     st.bind(4, s.logon_id);
     st.bind(5, std::string_view(s.kind));
-    int_or_null(st, 6, s.event_pk ? std::optional<int64_t>(s.event_pk) : std::nullopt);
+    pk_or_null(st, 6, s.event_pk);
     int_or_null(st, 7, s.start);
     int_or_null(st, 8, s.end);
     int_or_null(st, 9, s.logon_type);
-    text_or_null(st, 10, s.user_sid);
-    text_or_null(st, 11, s.user_name);
-    text_or_null(st, 12, s.user_domain);
-    text_or_null(st, 13, s.ip);
+    text_or_null(st, 10, text_[s.user_sid]);
+    text_or_null(st, 11, text_[s.user_name]);
+    text_or_null(st, 12, text_[s.user_domain]);
+    text_or_null(st, 13, text_[s.ip]);
     int_or_null(st, 14, s.ip_port);
-    text_or_null(st, 15, s.workstation);
-    text_or_null(st, 16, s.auth);
-    text_or_null(st, 17, s.logon_process);
-    text_or_null(st, 18, s.elevated);
+    text_or_null(st, 15, text_[s.workstation]);
+    text_or_null(st, 16, text_[s.auth]);
+    text_or_null(st, 17, text_[s.logon_process]);
+    text_or_null(st, 18, text_[s.elevated]);
     st.bind(19, int64_t{s.special ? 1 : 0});
     int_or_null(st, 20, s.linked);
-    text_or_null(st, 21, s.linked_key);
+    std::string linked = s.linked_session >= 0 ? key_of(sessions_[s.linked_session]) : std::string();
+    text_or_null(st, 21, linked);
     if (st.step() != SQLITE_DONE) return db_.error("writing a session");
   }
   stats_.sessions = static_cast<int64_t>(sessions_.size());
@@ -712,37 +826,46 @@ Status Builder::write() {
 }
 
 Expected<BuildStats> Builder::run() {
+  // The loads sort hundreds of thousands of rows (ORDER BY), and SQLite's sorter takes up to
+  // the cache size for each of its threads: with the ingest's 64 MiB cache the sorts peaked at
+  // 150 MB beside the builder's own data. A 16 MiB cache while loading keeps them small.
+  auto cache = db_.query_int("PRAGMA cache_size");
+  if (!cache) return cache.error();
+  if (auto s = db_.exec("PRAGMA cache_size = -16384"); !s) return s.error();
   if (auto s = load_hosts(); !s) return s.error();
   if (auto s = load_4688(); !s) return s.error();
   if (auto s = load_sysmon(); !s) return s.error();
   for (auto& p : procs_) {
     p.boot = boot_of(p.host, *p.start);
-    // Keys are stable across rebuilds: host, PID and the start time in FILETIME ticks.
-    p.key = fmt::format("{}:{}:{}", p.host, p.pid, *p.start);
-    auto& h = hosts_[std::string(p.host)];
+    auto& h = hosts_[p.host.id];
     auto [it, fresh] = h.first_process_in_boot.emplace(p.boot, *p.start);
     if (!fresh) it->second = std::min(it->second, *p.start);
   }
-  // Two records of one process (a duplicate export with other record ids) would share a key.
-  std::sort(procs_.begin(), procs_.end(), [](const Proc& a, const Proc& b) {
-    return std::tie(a.host, *a.start, a.create_pk, a.sysmon_pk) < std::tie(b.host, *b.start, b.create_pk, b.sysmon_pk);
+  std::sort(procs_.begin(), procs_.end(), [&](const Proc& a, const Proc& b) {
+    return std::make_tuple(text_[a.host], *a.start, a.create_pk, a.sysmon_pk) <
+           std::make_tuple(text_[b.host], *b.start, b.create_pk, b.sysmon_pk);
   });
-  for (size_t i = 1; i < procs_.size(); ++i)
-    if (procs_[i].key == procs_[i - 1].key) procs_[i].key += fmt::format("#{}", procs_[i].create_pk ? procs_[i].create_pk : procs_[i].sysmon_pk);
+  mark_duplicate_keys();
   stats_.processes = static_cast<int64_t>(procs_.size());
   if (auto s = load_exits(); !s) return s.error();
   link_parents();
   if (auto s = load_sessions(); !s) return s.error();
 
-  ProcessGraph g(procs_.size());
-  for (size_t i = 0; i < edges_.size(); ++i)
-    if (edges_[i]) g.add_link(edges_[i]->parent, i);
-  if (!g.is_forest())
-    return Error{ErrorCode::kInternal, "process links do not form a forest (a process would be its own ancestor)"};
+  {
+    // Only checked here, so freed before the write.
+    ProcessGraph g(procs_.size());
+    for (size_t i = 0; i < edges_.size(); ++i)
+      if (edges_[i]) g.add_link(edges_[i]->parent, i);
+    if (!g.is_forest())
+      return Error{ErrorCode::kInternal, "process links do not form a forest (a process would be its own ancestor)"};
+  }
 
   // Every key written here comes from this build, so per-row foreign-key lookups (events by
   // pk, processes by text key) would only repeat what the builder knows; they took 0.7 s of a
   // 3.9 s rebuild of 120,000 processes. The tests run foreign_key_check on rebuilt cases instead.
+  // The write inserts into B-trees far larger than the cache: the whole cache pays there
+  // (16 MiB made it 1.8 times slower).
+  if (auto s = db_.exec(fmt::format("PRAGMA cache_size = {}", *cache)); !s) return s.error();
   if (auto s = db_.exec("PRAGMA foreign_keys = OFF"); !s) return db_.error("preparing the graph rebuild");
   if (auto s = db_.exec("BEGIN IMMEDIATE"); !s) return db_.error("starting the graph rebuild");
   if (auto s = write(); !s) {

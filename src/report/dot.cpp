@@ -65,7 +65,7 @@ Expected<std::string> graph_dot(store::Db& db, const GraphOptions& o) {
   std::sort(keep.begin(), keep.end());
   std::map<size_t, size_t> local;
   for (size_t i = 0; i < keep.size(); ++i) local[keep[i]] = i;
-  graph::ProcessGraph::Graph g(keep.size());
+  graph::ProcessGraph::Drawing g(keep.size());
   for (size_t i : keep)
     if (auto p = all.parent(i); p && local.count(*p)) boost::add_edge(local[*p], local[i], g);
 
