@@ -256,3 +256,46 @@ with open(os.path.join(sys.argv[1], 'Security.evtx'), 'rb') as src, gzip.open(sy
   REQUIRE(run_treeline({"ingest", "-q", dir.file("gz.db"), dir.file("Security.evtx.gz")}).exit_code == 0);
   CHECK(query_json(dir.file("gz.db"), "SELECT count(*) AS n FROM sec_process_create")[0]["n"] == 72);
 }
+
+TEST_CASE("Archive members larger than the memory limit stream: same rows, same hashes, damage keeps what came before",
+          "[inputs][archive][real]") {
+  auto folder = treeline::test::shared_data() / "capattack/procdump_t1003.001_capattack/logs";
+  TempDir dir;
+  const char* zipit = R"py(
+import sys, zipfile, os, gzip, shutil
+with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:
+    for name in sorted(os.listdir(sys.argv[1])):
+        z.write(os.path.join(sys.argv[1], name), 'winevt/Logs/' + name)
+with open(os.path.join(sys.argv[1], 'Security.evtx'), 'rb') as src, gzip.open(sys.argv[3], 'wb') as dst:
+    shutil.copyfileobj(src, dst)
+data = open(sys.argv[3], 'rb').read()
+open(sys.argv[4], 'wb').write(data[:len(data) * 6 // 10])
+)py";
+  REQUIRE(run_python(dir, zipit, {folder.string(), dir.file("triage.zip"), dir.file("Security.evtx.gz"),
+                                  dir.file("cut.evtx.gz")}) == 0);
+  // --member-memory 0: every member streams, the zip's (size known) and the bare .gz's (not).
+  REQUIRE(run_treeline({"ingest", "-q", dir.file("mem.db"), dir.file("triage.zip"), dir.file("Security.evtx.gz")})
+              .exit_code == 0);
+  auto streamed = run_treeline({"ingest", "-q", "--member-memory", "0", dir.file("stream.db"), dir.file("triage.zip"),
+                                dir.file("Security.evtx.gz")});
+  // Records only libevtx's free-space recovery finds are not read from a stream, and that is said.
+  CHECK(streamed.exit_code == 3);
+  const std::string sql = "SELECT path, size, sha256, status FROM sources ORDER BY path";
+  CHECK(query_json(dir.file("stream.db"), sql) == query_json(dir.file("mem.db"), sql));
+  const std::string live = "SELECT channel, event_id, record_id, time_ft FROM events_v WHERE NOT recovered ORDER BY 1, 2, 3";
+  CHECK(query_json(dir.file("stream.db"), live) == query_json(dir.file("mem.db"), live));
+  CHECK(query_json(dir.file("stream.db"), "SELECT count(*) AS n FROM sec_process_create")[0]["n"] == 72);
+  auto missed = query_json(dir.file("stream.db"), "SELECT count(*) AS n FROM ingest_issues WHERE reason LIKE "
+                                                  "'libevtx''s second reading was not run%'");
+  CHECK(missed[0]["n"].get<int64_t>() > 0);
+
+  // A .gz cut short: the records before the damage stay, the damage is named, exit 3.
+  auto cut = run_treeline({"ingest", "-q", dir.file("cut.db"), dir.file("cut.evtx.gz")});
+  CHECK(cut.exit_code == 3);
+  auto kept = query_json(dir.file("cut.db"), "SELECT count(*) AS n FROM sec_process_create")[0]["n"].get<int64_t>();
+  CHECK(kept > 0);
+  CHECK(kept < 72);
+  auto damage = query_json(dir.file("cut.db"), "SELECT reason FROM ingest_issues WHERE reason LIKE '%damaged member%'");
+  REQUIRE(damage.size() == 1);
+  CHECK_THAT(damage[0]["reason"].get<std::string>(), Catch::Contains("cut.evtx.gz!cut.evtx"));
+}

@@ -20,6 +20,15 @@ bool looks_like_archive(const std::string& path) {
   return n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0;
 }
 
+Expected<size_t> Member::read(char* buf, size_t n) {
+  la_ssize_t got = archive_read_data(a_, buf, n);
+  if (got < 0)
+    return Error{ErrorCode::kBadInput, fmt::format("{}!{}: damaged member at byte {}: {}", container_, name_, offset_,
+                                                   archive_error_string(a_))};
+  offset_ += static_cast<uint64_t>(got);
+  return static_cast<size_t>(got);
+}
+
 Status for_each_member(const std::string& path, const MemberFn& fn) {
   std::unique_ptr<struct archive, int (*)(struct archive*)> a(archive_read_new(), &archive_read_free);
   archive_read_support_filter_all(a.get());
@@ -36,13 +45,11 @@ Status for_each_member(const std::string& path, const MemberFn& fn) {
     std::string name = archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "";
     if (archive_format(a.get()) == ARCHIVE_FORMAT_RAW || name.empty() || name == "data")
       name = base.size() > 3 && base.compare(base.size() - 3, 3, ".gz") == 0 ? base.substr(0, base.size() - 3) : base;
-    std::string bytes;
-    char buf[1 << 16];
-    la_ssize_t n;
-    while ((n = archive_read_data(a.get(), buf, sizeof buf)) > 0) bytes.append(buf, static_cast<size_t>(n));
-    if (n < 0)
-      return Error{ErrorCode::kBadInput, fmt::format("{}!{}: damaged member: {}", path, name, archive_error_string(a.get()))};
-    if (auto s = fn(name, std::move(bytes)); !s) return s;
+    std::optional<uint64_t> size;
+    if (archive_format(a.get()) != ARCHIVE_FORMAT_RAW && archive_entry_size_is_set(entry) && archive_entry_size(entry) >= 0)
+      size = static_cast<uint64_t>(archive_entry_size(entry));
+    Member member(a.get(), path, name, size);
+    if (auto s = fn(member); !s) return s;
   }
   if (rc != ARCHIVE_EOF)
     return Error{ErrorCode::kBadInput, fmt::format("{}: damaged archive: {}", path, archive_error_string(a.get()))};

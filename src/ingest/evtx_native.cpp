@@ -682,15 +682,26 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
   return out;
 }
 
-// Where chunks come from: memory (archive members) or the file, read chunk by chunk with pread
-// so that memory stays bounded whatever the file size.
+// Where chunks come from: memory, the file (read chunk by chunk with pread, so that memory
+// stays bounded whatever the file size), or a stream (a large archive member), which can only
+// be read in order and whose size may be unknown until it ends.
 struct Source {
   const uint8_t* memory = nullptr;
   int fd = -1;
   size_t size = 0;
+  const StreamFn* stream = nullptr;
+  size_t stream_pos = 0;
+  std::optional<Error> stream_error;  // the stream broke here; what came before is kept
 
-  // Fills `buf` with chunk bytes at `offset`; returns how many.
-  size_t read(size_t offset, size_t length, std::vector<uint8_t>& buf) const {
+  bool sequential() const { return stream != nullptr; }
+
+  // Fills `buf` with the bytes at `offset`; returns how many (fewer at the end).
+  size_t read(size_t offset, size_t length, std::vector<uint8_t>& buf) {
+    if (stream) return read_stream(offset, length, buf);
+    if (offset >= size) {
+      buf.clear();
+      return 0;
+    }
     length = std::min(length, size - offset);
     buf.resize(length);
     if (memory) {
@@ -706,25 +717,44 @@ struct Source {
     buf.resize(done);
     return done;
   }
+
+ private:
+  size_t read_stream(size_t offset, size_t length, std::vector<uint8_t>& buf) {
+    buf.resize(length);
+    size_t done = 0;
+    // Callers ask in order; a gap (never expected) is read through.
+    while (!stream_error && stream_pos < offset + length) {
+      size_t skip = stream_pos < offset ? std::min(offset - stream_pos, length) : 0;
+      uint8_t* to = skip ? buf.data() : buf.data() + done;
+      auto n = (*stream)(to, skip ? skip : length - done);
+      if (!n) stream_error = n.error();
+      if (!n || *n == 0) break;
+      stream_pos += *n;
+      if (!skip) done += *n;
+    }
+    buf.resize(done);
+    return done;
+  }
 };
 
-Expected<ReadStats> read_source(const std::string& name, const Source& src, const RecordFn& on_record,
+Expected<ReadStats> read_source(const std::string& name, Source& src, const RecordFn& on_record,
                                 const IssueFn& on_issue, const NativeOptions& options) {
   std::vector<uint8_t> header;
-  if (src.size < kHeaderSize || src.read(0, kHeaderSize, header) < kHeaderSize ||
-      std::memcmp(header.data(), "ElfFile\0", 8) != 0)
+  if ((!src.sequential() && src.size < kHeaderSize) || src.read(0, kHeaderSize, header) < kHeaderSize ||
+      std::memcmp(header.data(), "ElfFile\0", 8) != 0) {
+    if (src.stream_error) return *src.stream_error;
     return Error{ErrorCode::kBadInput, fmt::format("{}: not an EVTX file (no \"ElfFile\" signature)", name)};
+  }
   ReadStats stats;
   if (static_cast<uint32_t>(crc32(0, header.data(), 120)) != rd32(header.data() + 124)) {
     stats.corrupted = true;
     if (auto s = on_issue({"file header", "header checksum mismatch; chunks are read all the same", false}); !s) return s.error();
   }
   const size_t header_block = kHeaderSize;
-  size_t chunks = (src.size - header_block + kChunkSize - 1) / kChunkSize;
-  auto decode = [&src, header_block](size_t i) {
-    std::vector<uint8_t> buf;
-    size_t n = src.read(header_block + i * kChunkSize, kChunkSize, buf);
-    return decode_chunk(buf.data(), n, i);
+  // A stream's chunk count is known when it ends: until then, as many as it gives.
+  size_t chunks = src.sequential() ? SIZE_MAX : (src.size - header_block + kChunkSize - 1) / kChunkSize;
+  auto fetch = [&src, header_block](size_t i, std::vector<uint8_t>& buf) {
+    return src.read(header_block + i * kChunkSize, kChunkSize, buf);
   };
   auto deliver = [&](DecodedChunk& d) -> Status {
     for (auto& issue : d.issues)
@@ -742,13 +772,27 @@ Expected<ReadStats> read_source(const std::string& name, const Source& src, cons
     stats.slack_signatures += static_cast<int64_t>(d.slack);
     return ok_status();
   };
-  unsigned threads = std::max(1u, options.threads);
-  if (threads == 1) {
-    for (size_t i = 0; i < chunks; ++i) {
-      DecodedChunk d = decode(i);
-      if (auto s = deliver(d); !s) return s.error();
+  // A stream that broke mid-way: what it gave is kept, and the loss is said.
+  auto finish = [&]() -> Expected<ReadStats> {
+    if (src.stream_error) {
+      stats.corrupted = true;
+      if (auto s = on_issue({fmt::format("byte {}", src.stream_pos),
+                             fmt::format("{}; the records after it are lost", src.stream_error->message), true});
+          !s)
+        return s.error();
     }
     return stats;
+  };
+  unsigned threads = std::max(1u, options.threads);
+  if (threads == 1) {
+    std::vector<uint8_t> buf;
+    for (size_t i = 0; i < chunks; ++i) {
+      size_t n = fetch(i, buf);
+      if (n == 0) break;
+      DecodedChunk d = decode_chunk(buf.data(), n, i);
+      if (auto s = deliver(d); !s) return s.error();
+    }
+    return finish();
   }
   // Chunks are independent: worker threads decode ahead, this thread delivers in file order.
   // At most 4 chunks per thread are in flight, so memory stays bounded whatever the file size.
@@ -761,17 +805,30 @@ Expected<ReadStats> read_source(const std::string& name, const Source& src, cons
   std::vector<DecodedChunk> garbage;
   auto work = [&] {
     std::unique_lock lock(mu);
+    std::vector<uint8_t> buf;
     for (;;) {
       consumed.wait(lock, [&] { return stop || next >= chunks || next < delivered + window; });
       if (stop || next >= chunks) return;
       size_t i = next++;
+      size_t n = 0;
+      // A stream is read in order, so under the lock; a file or memory in parallel.
+      if (src.sequential()) {
+        n = fetch(i, buf);
+        if (n == 0) {
+          chunks = i;
+          decoded.notify_all();
+          consumed.notify_all();
+          return;
+        }
+      }
       // Delivered chunks are freed here: their strings were allocated by this pool, and freeing
       // a million records is work the single writer thread should not do.
       std::vector<DecodedChunk> done;
       done.swap(garbage);
       lock.unlock();
       done.clear();
-      DecodedChunk d = decode(i);
+      if (!src.sequential()) n = fetch(i, buf);
+      DecodedChunk d = decode_chunk(buf.data(), n, i);
       lock.lock();
       slots[i % window] = std::move(d);
       decoded.notify_all();
@@ -780,11 +837,12 @@ Expected<ReadStats> read_source(const std::string& name, const Source& src, cons
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
   Status status = ok_status();
-  for (size_t i = 0; i < chunks && status; ++i) {
+  for (size_t i = 0; status; ++i) {
     std::optional<DecodedChunk> d;
     {
       std::unique_lock lock(mu);
-      decoded.wait(lock, [&] { return slots[i % window].has_value(); });
+      decoded.wait(lock, [&] { return i >= chunks || slots[i % window].has_value(); });
+      if (i >= chunks) break;
       d = std::move(slots[i % window]);
       slots[i % window].reset();
     }
@@ -804,7 +862,7 @@ Expected<ReadStats> read_source(const std::string& name, const Source& src, cons
   consumed.notify_all();
   for (auto& t : pool) t.join();
   if (!status) return status.error();
-  return stats;
+  return finish();
 }
 
 }  // namespace
@@ -815,6 +873,13 @@ Expected<ReadStats> read_evtx_native_memory(const std::string& name, const uint8
   Source src;
   src.memory = data;
   src.size = size;
+  return read_source(name, src, on_record, on_issue, options);
+}
+
+Expected<ReadStats> read_evtx_native_stream(const std::string& name, const StreamFn& stream, const RecordFn& on_record,
+                                            const IssueFn& on_issue, const NativeOptions& options) {
+  Source src;
+  src.stream = &stream;
   return read_source(name, src, on_record, on_issue, options);
 }
 

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <set>
 
+#include <cstring>
 #include <fstream>
+#include <future>
 #include <sstream>
 
 #include "ingest/archive.hpp"
@@ -130,6 +132,9 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
   }
   if (auto s = writer_.begin_source(info); !s) return s;
   store::SourceTotals& t = rep.totals;
+  // Counted into the report only when the source commits: a read that is rolled back (a copy
+  // already in the case, auto's second reading) is not counted twice.
+  std::map<std::pair<std::string, uint32_t>, IngestReport::Count> by_event;
   auto on_issue = [&](const ReadIssue& issue) -> Status {
     ++rep.issue_count;
     // Keep the first lost records for the report; warnings are only counted there.
@@ -149,7 +154,7 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
                          false});
       if (!s) return s;
     }
-    auto& c = total.by_event[{r.spec ? std::string(r.spec->channel) : r.channel, r.event_id}];
+    auto& c = by_event[{r.spec ? std::string(r.spec->channel) : r.channel, r.event_id}];
     ++c.records;
     c.typed = r.spec != nullptr;
     if ((++progress.records & 0xfff) == 0 && progress_fn) progress_fn(progress);
@@ -203,7 +208,7 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
       if (!known) return known.error();
       return ok_status();
     }
-    if (auto s = writer_.set_sha256(*sha); !s) {
+    if (auto s = writer_.set_sha256(*sha, pending_size_); !s) {
       writer_.rollback_source();
       return s;
     }
@@ -214,15 +219,39 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     writer_.rollback_source();
     return s;
   }
+  for (const auto& [key, count] : by_event) {
+    auto& c = total.by_event[key];
+    c.records += count.records;
+    c.typed = count.typed;
+  }
   return ok_status();
 }
 
-Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, FileReport& rep, IngestReport& total,
-                             Progress& progress, const ProgressFn& progress_fn) {
+Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, const StreamedInput* stream, FileReport& rep,
+                             IngestReport& total, Progress& progress, const ProgressFn& progress_fn) {
   const std::string name = info.path;
   Reader native = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
     NativeOptions o;
     o.threads = options_.threads;
+    if (stream) {
+      auto stats = read_evtx_native_stream(name, stream->read, on_record, on_issue, o);
+      stream->done();
+      // libevtx needs the whole file at hand; a streamed member was read once and is gone.
+      if (stats && options_.reader == ReaderChoice::kAuto &&
+          (stats->slack_signatures > 0 || stats->skipped > 0 || stats->corrupted)) {
+        // Counted as a loss: records are likely there that only that reading would find.
+        auto s = on_issue({"member",
+                           fmt::format("libevtx's second reading was not run ({} skipped record(s), {} record "
+                                       "signature(s) in free space{}): the member was read as a stream (it is "
+                                       "larger than {} MiB, or its archive is damaged); extract it and ingest the "
+                                       "file to run it",
+                                       stats->skipped, stats->slack_signatures, stats->corrupted ? ", damage" : "",
+                                       options_.member_memory_limit >> 20),
+                           true});
+        if (!s) return s.error();
+      }
+      return stats;
+    }
     auto stats = bytes ? read_evtx_native_memory(name, reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(),
                                                  on_record, on_issue, o)
                        : read_evtx_native(name, on_record, on_issue, o);
@@ -247,7 +276,8 @@ Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, F
     return ingest_source(info, libevtx, rep, total, progress, progress_fn);
   }
   info.reader = "native";
-  if (options_.reader == ReaderChoice::kNative) return ingest_source(info, native, rep, total, progress, progress_fn);
+  if (options_.reader == ReaderChoice::kNative || stream)
+    return ingest_source(info, native, rep, total, progress, progress_fn);
   // auto: a file the native reader reads with skips or damage goes to libevtx, whose recovery
   // of corrupt chunks is the proven path.
   bool again = false;
@@ -262,34 +292,138 @@ Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, F
   return ingest_source(info, libevtx, rep, total, progress, progress_fn);
 }
 
-Status Ingester::ingest_member(const std::string& container, const std::string& member, std::string&& bytes,
-                               IngestReport& total, Progress& progress, const ProgressFn& progress_fn) {
+namespace {
+
+// An istream over a streamed member, for the JSON and XML readers.
+class StreamBuf : public std::streambuf {
+ public:
+  explicit StreamBuf(const StreamFn& fn) : fn_(fn), buf_(1 << 16) {}
+  std::optional<Error> error;  // the stream broke: the records after it are lost
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    auto n = fn_(reinterpret_cast<uint8_t*>(buf_.data()), buf_.size());
+    if (!n) error = n.error();
+    if (!n || *n == 0) return traits_type::eof();
+    setg(buf_.data(), buf_.data(), buf_.data() + *n);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  const StreamFn& fn_;
+  std::vector<char> buf_;
+};
+
+}  // namespace
+
+Status Ingester::ingest_member(const std::string& container, Member& member, IngestReport& total, Progress& progress,
+                               const ProgressFn& progress_fn) {
   FileReport rep;
-  rep.path = container + "!" + member;
+  rep.path = container + "!" + member.name();
+  std::string bytes;
+  bool whole = false;
+  // A damaged member: what came before the damage is read like the rest of a stream.
+  std::optional<Error> broken;
+  // Reads the member on until `bytes` holds `upto` bytes or the member ends.
+  auto pull = [&](size_t upto) {
+    std::vector<char> buf(1 << 16);
+    while (!whole && !broken && bytes.size() < upto) {
+      auto n = member.read(buf.data(), std::min(buf.size(), upto - bytes.size()));
+      if (!n) broken = n.error();
+      else if (*n == 0) whole = true;
+      else bytes.append(buf.data(), *n);
+    }
+  };
+  pull(4096);
+  if (broken && bytes.empty()) return *broken;
   Kind kind = sniff(std::string_view(bytes).substr(0, 4096));
   if (kind == Kind::kUnknown) {
     // A README or a screenshot inside a collection is not evidence of events: counted, not failed.
     ++total.ignored_files;
     return ok_status();
   }
+  // Small members are held in memory, where they are hashed first and, in auto, can go to
+  // libevtx; larger ones stream (--reader libevtx needs them whole all the same).
+  const size_t limit = options_.member_memory_limit;
+  bool fits = !member.size() || *member.size() <= limit;
+  if (fits || (kind == Kind::kEvtx && options_.reader == ReaderChoice::kLibevtx))
+    pull(options_.reader == ReaderChoice::kLibevtx ? SIZE_MAX : limit + 1);
   store::SourceInfo info;
   info.path = rep.path;
-  info.size = static_cast<int64_t>(bytes.size());
-  info.sha256 = sha256_bytes(bytes);
   info.format = kind_name(kind);
   info.reader = kind == Kind::kEvtx ? "libevtx" : info.format;
   info.container = container;
-  info.member = member;
-  if (kind == Kind::kEvtx) {
-    if (auto s = ingest_evtx(info, &bytes, rep, total, progress, progress_fn); !s) return s;
+  info.member = member.name();
+  pending_size_.reset();
+  if (whole) {
+    info.size = static_cast<int64_t>(bytes.size());
+    info.sha256 = sha256_bytes(bytes);
+    if (kind == Kind::kEvtx) {
+      if (auto s = ingest_evtx(info, &bytes, nullptr, rep, total, progress, progress_fn); !s) return s;
+      total.files.push_back(std::move(rep));
+      return ok_status();
+    }
+    Reader read = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
+      std::istringstream in(bytes);
+      return kind == Kind::kJson ? read_json(in, on_record, on_issue) : read_xml(in, on_record, on_issue);
+    };
+    if (auto s = ingest_source(info, read, rep, total, progress, progress_fn); !s) return s;
     total.files.push_back(std::move(rep));
     return ok_status();
   }
-  Reader read = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
-    std::istringstream in(bytes);
-    return kind == Kind::kJson ? read_json(in, on_record, on_issue) : read_xml(in, on_record, on_issue);
+
+  // Streamed: the bytes pulled so far, then the rest of the member, hashed on the way. The
+  // hash and size are stored when the member ends (a copy already in the case is then rolled
+  // back, as for a plain file hashed while read).
+  info.size = static_cast<int64_t>(member.size().value_or(0));
+  Sha256 sha;
+  sha.update(bytes.data(), bytes.size());
+  size_t prefix = 0;
+  StreamFn stream = [&](uint8_t* buf, size_t n) -> Expected<size_t> {
+    if (prefix < bytes.size()) {
+      size_t k = std::min(n, bytes.size() - prefix);
+      std::memcpy(buf, bytes.data() + prefix, k);
+      prefix += k;
+      return k;
+    }
+    if (broken) return *broken;
+    auto got = member.read(reinterpret_cast<char*>(buf), n);
+    if (!got) broken = got.error();
+    else sha.update(buf, *got);
+    return got;
   };
-  if (auto s = ingest_source(info, read, rep, total, progress, progress_fn); !s) return s;
+  std::promise<Expected<std::string>> hashed;
+  pending_sha256_ = hashed.get_future().share();
+  // Whatever the reader left unread is hashed too, so the hash is the whole member's. (Of a
+  // damaged member, it is the hash of the bytes that could be read; the damage is reported.)
+  auto finish_hash = [&]() {
+    std::vector<uint8_t> rest(1 << 16);
+    for (;;) {
+      auto got = stream(rest.data(), rest.size());
+      if (!got || *got == 0) break;
+    }
+    pending_size_ = static_cast<int64_t>(member.offset());
+    hashed.set_value(sha.hex());
+  };
+  Reader read = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
+    StreamBuf buf(stream);
+    std::istream in(&buf);
+    auto stats = kind == Kind::kJson ? read_json(in, on_record, on_issue) : read_xml(in, on_record, on_issue);
+    finish_hash();
+    if (stats && buf.error) {
+      stats->corrupted = true;
+      auto s = on_issue({fmt::format("byte {}", member.offset()),
+                         fmt::format("{}; the records after it are lost", buf.error->message), true});
+      if (!s) return s.error();
+    }
+    return stats;
+  };
+  StreamedInput streamed{stream, finish_hash};
+  Status s = kind == Kind::kEvtx ? ingest_evtx(info, nullptr, &streamed, rep, total, progress, progress_fn)
+                                 : ingest_source(info, read, rep, total, progress, progress_fn);
+  pending_size_.reset();
+  if (!s) return s;
   total.files.push_back(std::move(rep));
   return ok_status();
 }
@@ -310,9 +444,7 @@ Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progr
   if (size == 0) return fail(fmt::format("{}: empty file", path));
   if (looks_like_archive(path)) {
     size_t before = total.files.size();
-    auto s = for_each_member(path, [&](const std::string& member, std::string&& bytes) {
-      return ingest_member(path, member, std::move(bytes), total, progress, progress_fn);
-    });
+    auto s = for_each_member(path, [&](Member& member) { return ingest_member(path, member, total, progress, progress_fn); });
     // A damaged archive fails as a whole only when the database did; its good members stay in.
     if (!s && s.error().code != ErrorCode::kBadInput) return s;
     if (!s) return fail(s.error().message);
@@ -345,7 +477,7 @@ Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progr
   info.format = kind_name(kind);
   info.reader = kind == Kind::kEvtx ? "libevtx" : info.format;
   if (kind == Kind::kEvtx) {
-    if (auto s = ingest_evtx(info, nullptr, rep, total, progress, progress_fn); !s) return s;
+    if (auto s = ingest_evtx(info, nullptr, nullptr, rep, total, progress, progress_fn); !s) return s;
     total.files.push_back(std::move(rep));
     return ok_status();
   }

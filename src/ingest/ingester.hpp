@@ -6,10 +6,12 @@
 #include <functional>
 #include <future>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "ingest/archive.hpp"
 #include "ingest/evtx_libevtx.hpp"
 #include "ingest/evtx_native.hpp"
 #include "store/case_writer.hpp"
@@ -67,6 +69,16 @@ enum class ReaderChoice {
 struct IngestOptions {
   ReaderChoice reader = ReaderChoice::kAuto;
   unsigned threads = 2;  // native reader: chunk-decoding threads
+  // Archive members up to this size are read into memory (so auto can hand a damaged one to
+  // libevtx); larger ones stream through the native, JSON or XML reader in bounded memory.
+  size_t member_memory_limit = size_t{64} << 20;
+};
+
+// An archive member read once, in order: its bytes, and what to do once a reader is done with
+// them (hash what it left unread).
+struct StreamedInput {
+  StreamFn read;
+  std::function<void()> done;
 };
 
 class Ingester {
@@ -78,21 +90,24 @@ class Ingester {
   using Reader = std::function<Expected<ReadStats>(const RecordFn&, const IssueFn&)>;
   // One file: plain (EVTX, JSON, XML) or an archive, whose members become sources of their own.
   Status ingest_file(const std::string& path, IngestReport& total, Progress& progress, const ProgressFn& progress_fn);
-  Status ingest_member(const std::string& container, const std::string& member, std::string&& bytes,
-                       IngestReport& total, Progress& progress, const ProgressFn& progress_fn);
+  Status ingest_member(const std::string& container, Member& member, IngestReport& total, Progress& progress,
+                       const ProgressFn& progress_fn);
   // One source, in one transaction. When `redo` says the result is not good enough (the native
   // reader skipped records), the transaction is rolled back and *again is set: the caller reads
   // the source once more with another reader.
   Status ingest_source(const store::SourceInfo& info, const Reader& read, FileReport& report, IngestReport& total,
                        Progress& progress, const ProgressFn& progress_fn,
                        const std::function<bool(const ReadStats&)>& redo = {}, bool* again = nullptr);
-  // EVTX by path or in memory, by the chosen reader (with auto's fallback).
-  Status ingest_evtx(store::SourceInfo info, const std::string* bytes, FileReport& rep, IngestReport& total,
-                     Progress& progress, const ProgressFn& progress_fn);
+  // EVTX by path, in memory or from a stream, by the chosen reader (with auto's fallback,
+  // which a stream, read once, cannot have).
+  Status ingest_evtx(store::SourceInfo info, const std::string* bytes, const StreamedInput* stream, FileReport& rep,
+                     IngestReport& total, Progress& progress, const ProgressFn& progress_fn);
   store::Db& db_;
   store::CaseWriter writer_;
   // The hash of the plain file being read, computed alongside when SourceInfo::sha256 is empty.
   std::shared_future<Expected<std::string>> pending_sha256_;
+  // The size of a streamed archive member, known when it ends; stored with its hash.
+  std::optional<int64_t> pending_size_;
   // A large load into a small case: secondary indexes are built once, at the end of run().
   bool bulk_planned_ = false;
   bool bulk_dropped_ = false;

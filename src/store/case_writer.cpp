@@ -46,17 +46,18 @@ Expected<bool> CaseWriter::has_source_of_size(int64_t size) {
   return rc == SQLITE_ROW;
 }
 
-Status CaseWriter::set_sha256(const std::string& sha256) {
+Status CaseWriter::set_sha256(const std::string& sha256, std::optional<int64_t> size) {
   // A partial source of these bytes from an interrupted run holds the hash: it is replaced.
   auto del = db_.prepare("DELETE FROM sources WHERE sha256 = ? AND status = 'partial' AND source_id <> ?");
   if (!del) return del.error();
   del->bind(1, std::string_view(sha256));
   del->bind(2, source_id_);
   if (del->step() != SQLITE_DONE) return db_.error("replacing a partial source");
-  auto st = db_.prepare("UPDATE sources SET sha256 = ? WHERE source_id = ?");
+  auto st = db_.prepare("UPDATE sources SET sha256 = ?, size = coalesce(?, size) WHERE source_id = ?");
   if (!st) return st.error();
   st->bind(1, std::string_view(sha256));
-  st->bind(2, source_id_);
+  if (size) st->bind(2, *size); else st->bind_null(2);
+  st->bind(3, source_id_);
   if (st->step() != SQLITE_DONE) return db_.error("recording the source's hash");
   return ok_status();
 }

@@ -47,7 +47,7 @@ class CaseWriter {
   // case holds, so its hash can be computed while it is read instead of before.
   Expected<bool> has_source_of_size(int64_t size);
   // Inside the source's transaction: the content hash, once it is known.
-  Status set_sha256(const std::string& sha256);
+  Status set_sha256(const std::string& sha256, std::optional<int64_t> size = std::nullopt);
 
   Status begin_source(const SourceInfo& info);
   Expected<AddResult> add(const EventRecord& record, int* bad_numbers = nullptr);
