@@ -234,9 +234,9 @@ sys.exit(0 if right == linked and found * 100 >= in_log * 99 and judged > 0 else
   }
 }
 
-TEST_CASE("A zip of a logs folder ingests like the folder and .gz is read in place", "[inputs][archive][real]") {
-  auto folder = treeline::test::shared_data() / "capattack/procdump_t1003.001_capattack/logs";
-  TempDir dir;
+// In `dir`, from a logs folder: triage.zip (the folder as winevt/Logs/...), Security.evtx.gz
+// (its Security log, a bare .gz) and cut.evtx.gz (that .gz cut short at 60%).
+static void make_triage_archives(const TempDir& dir, const std::filesystem::path& folder) {
   const char* zipit = R"py(
 import sys, zipfile, os, gzip, shutil
 with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:
@@ -244,8 +244,17 @@ with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:
         z.write(os.path.join(sys.argv[1], name), 'winevt/Logs/' + name)
 with open(os.path.join(sys.argv[1], 'Security.evtx'), 'rb') as src, gzip.open(sys.argv[3], 'wb') as dst:
     shutil.copyfileobj(src, dst)
+data = open(sys.argv[3], 'rb').read()
+open(sys.argv[4], 'wb').write(data[:len(data) * 6 // 10])
 )py";
-  REQUIRE(run_python(dir, zipit, {folder.string(), dir.file("triage.zip"), dir.file("Security.evtx.gz")}) == 0);
+  REQUIRE(run_python(dir, zipit, {folder.string(), dir.file("triage.zip"), dir.file("Security.evtx.gz"),
+                                  dir.file("cut.evtx.gz")}) == 0);
+}
+
+TEST_CASE("A zip of a logs folder ingests like the folder and .gz is read in place", "[inputs][archive][real]") {
+  auto folder = treeline::test::shared_data() / "capattack/procdump_t1003.001_capattack/logs";
+  TempDir dir;
+  make_triage_archives(dir, folder);
   REQUIRE(run_treeline({"ingest", "-q", dir.file("folder.db"), folder.string()}).exit_code == 0);
   REQUIRE(run_treeline({"ingest", "-q", dir.file("zip.db"), dir.file("triage.zip")}).exit_code == 0);
   const std::string sql = "SELECT channel, event_id, count(*) AS n FROM events_v GROUP BY 1, 2 ORDER BY 1, 2";
@@ -261,18 +270,7 @@ TEST_CASE("Archive members larger than the memory limit stream: same rows, same 
           "[inputs][archive][real]") {
   auto folder = treeline::test::shared_data() / "capattack/procdump_t1003.001_capattack/logs";
   TempDir dir;
-  const char* zipit = R"py(
-import sys, zipfile, os, gzip, shutil
-with zipfile.ZipFile(sys.argv[2], 'w', zipfile.ZIP_DEFLATED) as z:
-    for name in sorted(os.listdir(sys.argv[1])):
-        z.write(os.path.join(sys.argv[1], name), 'winevt/Logs/' + name)
-with open(os.path.join(sys.argv[1], 'Security.evtx'), 'rb') as src, gzip.open(sys.argv[3], 'wb') as dst:
-    shutil.copyfileobj(src, dst)
-data = open(sys.argv[3], 'rb').read()
-open(sys.argv[4], 'wb').write(data[:len(data) * 6 // 10])
-)py";
-  REQUIRE(run_python(dir, zipit, {folder.string(), dir.file("triage.zip"), dir.file("Security.evtx.gz"),
-                                  dir.file("cut.evtx.gz")}) == 0);
+  make_triage_archives(dir, folder);
   // --member-memory 0: every member streams, the zip's (size known) and the bare .gz's (not).
   REQUIRE(run_treeline({"ingest", "-q", dir.file("mem.db"), dir.file("triage.zip"), dir.file("Security.evtx.gz")})
               .exit_code == 0);

@@ -719,19 +719,18 @@ struct Source {
   }
 
  private:
+  // The header, then chunk after chunk: each read starts where the last ended, unless the
+  // stream ended first (a short read), and then there is nothing more.
   size_t read_stream(size_t offset, size_t length, std::vector<uint8_t>& buf) {
     buf.resize(length);
     size_t done = 0;
-    // Callers ask in order; a gap (never expected) is read through.
-    while (!stream_error && stream_pos < offset + length) {
-      size_t skip = stream_pos < offset ? std::min(offset - stream_pos, length) : 0;
-      uint8_t* to = skip ? buf.data() : buf.data() + done;
-      auto n = (*stream)(to, skip ? skip : length - done);
+    while (offset == stream_pos && !stream_error && done < length) {
+      auto n = (*stream)(buf.data() + done, length - done);
       if (!n) stream_error = n.error();
       if (!n || *n == 0) break;
-      stream_pos += *n;
-      if (!skip) done += *n;
+      done += *n;
     }
+    stream_pos += done;
     buf.resize(done);
     return done;
   }
