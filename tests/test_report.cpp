@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "core/text.hpp"
 #include "report/format.hpp"
 
 using namespace treeline;
@@ -21,7 +22,7 @@ TEST_CASE("CSV fields follow RFC 4180 and neutralize formulas", "[report][csv]")
   CHECK(csv_field(Cell{}) == "");
 }
 
-TEST_CASE("Table output aligns and cuts long cells on code points", "[report][table]") {
+TEST_CASE("Table output aligns and cuts long cells in the middle, on code points", "[report][table]") {
   Table t;
   t.columns = {"pid", "image"};
   t.rows.push_back({int64_t{4}, std::string("System")});
@@ -30,8 +31,22 @@ TEST_CASE("Table output aligns and cuts long cells on code points", "[report][ta
   report::write_table(out, t, report::Format::kTable, {12});
   std::string s = out.str();
   CHECK_THAT(s, Catch::Contains("   4  System"));
-  CHECK_THAT(s, Catch::Contains("1234  C:\\Users\\ä\\…"));
-  CHECK(report::display_width("C:\\Users\\ä\\…") == 12);
+  CHECK_THAT(s, Catch::Contains("1234  C:\\Use…e.exe"));
+  CHECK(display_width("C:\\Use…e.exe") == 12);
+}
+
+TEST_CASE("A cut keeps the file name of a path and the last arguments of a command line", "[report][cut]") {
+  std::string cmd = "\"C:\\Windows\\System32\\wevtutil.exe\" cl Security";
+  CHECK(cut_middle(cmd, 0) == cmd);
+  CHECK(cut_middle(cmd, cmd.size()) == cmd);
+  std::string cut = cut_middle(cmd, 30);
+  CHECK(display_width(cut) == 30);
+  CHECK_THAT(cut, Catch::StartsWith("\"C:\\Windows\\S") && Catch::EndsWith("cl Security"));
+  CHECK(cut_middle("ääääää", 3) == "ä…ä");
+  CHECK(cut_middle("abc", 1) == "…");
+  CHECK(cut_end("abcdef", 4) == "abc…");
+  CHECK(base_name("C:\\Windows\\cmd.exe") == "cmd.exe");
+  CHECK(base_name("/usr/bin/sh") == "sh");
 }
 
 TEST_CASE("JSON output keeps types and survives invalid UTF-8", "[report][json]") {
@@ -40,5 +55,5 @@ TEST_CASE("JSON output keeps types and survives invalid UTF-8", "[report][json]"
   t.rows.push_back({int64_t{7}, std::string("bad \xff byte"), Cell{}});
   std::ostringstream out;
   report::write_table(out, t, report::Format::kJson);
-  CHECK_THAT(out.str(), Catch::Contains("\"n\": 7") && Catch::Contains("\"z\": null") && Catch::Contains("bad "));
+  CHECK_THAT(out.str(), Catch::Contains("\"n\":7") && Catch::Contains("\"z\":null") && Catch::Contains("bad "));
 }

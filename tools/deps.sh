@@ -14,6 +14,7 @@ PACKAGES=(
   zlib1g-dev                       # CRC32 in the fixture generator
   libyaml-cpp-dev                  # rule files
   libarchive-dev                   # .zip/.gz/.tar.gz collections, read in place
+  libre2-dev                       # regular expressions in linear time (rules, parsers)
   catch2                           # tests
   libevtx-utils python3 python3-evtx  # independent parsers for checks and benchmarks
   util-linux                       # setpriv, for the read-only case test when run as root

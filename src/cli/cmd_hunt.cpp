@@ -5,6 +5,8 @@
 #include <map>
 
 #include "cli/command.hpp"
+#include "core/text.hpp"
+#include "core/vocabulary.hpp"
 #include "detect/hunt.hpp"
 #include "store/case_db.hpp"
 #include "store/query.hpp"
@@ -17,16 +19,6 @@ struct HuntArgs {
   bool full = false;
 };
 
-int severity_rank(const std::string& s) {
-  static const std::map<std::string, int> kRank = {{"informational", 0}, {"low", 1}, {"medium", 2}, {"high", 3}, {"critical", 4}};
-  auto it = kRank.find(s);
-  return it == kRank.end() ? 0 : it->second;
-}
-
-std::string base_name(const std::string& path) {
-  auto p = path.find_last_of("\\/");
-  return p == std::string::npos ? path : path.substr(p + 1);
-}
 
 int run_hunt(const HuntArgs& a) {
   auto format = to_format(a.format);
@@ -45,7 +37,7 @@ int run_hunt(const HuntArgs& a) {
       auto it = up.find(k);
       if (it == up.end()) break;
       auto& [parent, image, pid] = it->second;
-      parts.push_back(fmt::format("{}({})", image.empty() ? "?" : base_name(image), pid));
+      parts.push_back(fmt::format("{}({})", image.empty() ? "?" : std::string(base_name(image)), pid));
       k = parent;
     }
     // A table shows the nearest four, so the flagged process is never the part that is cut.

@@ -34,17 +34,17 @@ int run_timeline(const TimelineArgs& a) {
     if (!o.logon_id) throw CliError(kExitUsage, fmt::format("--logon: '{}' is not a LogonId", a.logon));
   }
   auto db = unwrap(store::open_case_read_only(a.case_path));
-  auto table = unwrap(report::build_timeline(db, o));
+  report::TableStyle style{0, report::terminal_width()};
   if (a.out.empty() || a.out == "-") {
-    report::write_table(std::cout, table, format, {0});
+    unwrap(report::write_timeline(std::cout, db, o, format, style));
     return kExitOk;
   }
   std::ofstream out(a.out, std::ios::binary);
   if (!out) throw CliError(kExitError, fmt::format("{}: cannot write", a.out));
-  report::write_table(out, table, format, {0});
+  auto rows = unwrap(report::write_timeline(out, db, o, format, {0, 0}));
   out.close();
   if (!out) throw CliError(kExitError, fmt::format("{}: write failed", a.out));
-  fmt::print(stderr, "treeline: {} events written to {}\n", table.rows.size(), a.out);
+  fmt::print(stderr, "treeline: {} events written to {}\n", rows, a.out);
   return kExitOk;
 }
 

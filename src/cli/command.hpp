@@ -11,7 +11,7 @@
 
 namespace treeline::cli {
 
-enum ExitCode : int { kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitSkipped = 3 };
+enum ExitCode : int { kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitSkipped = 3, kExitInterrupted = 130 };
 
 class CliError : public std::runtime_error {
  public:

@@ -15,6 +15,8 @@ enum class ErrorCode {
   kLocked,      // another process holds the case DB
   kReadOnly,    // the case DB cannot be written
   kUsage,       // the caller asked for something that does not exist
+  kStale,       // the process graph does not match the events: rebuild it first
+  kInterrupted, // SIGINT or SIGTERM: the current file was rolled back
   kInternal,
 };
 

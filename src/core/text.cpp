@@ -34,4 +34,43 @@ std::string host_short_name(std::string_view computer) {
   return to_lower_ascii(numeric ? computer : computer.substr(0, dot));
 }
 
+std::string_view base_name(std::string_view path) {
+  auto p = path.find_last_of("\\/");
+  return p == std::string_view::npos ? path : path.substr(p + 1);
+}
+
+namespace {
+bool starts_code_point(char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }
+
+// The byte offset where column `cols` starts (the size when the text is shorter).
+size_t offset_of_column(std::string_view s, size_t cols) {
+  size_t seen = 0;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (starts_code_point(s[i]) && seen++ == cols) return i;
+  return s.size();
+}
+}  // namespace
+
+size_t display_width(std::string_view s) {
+  size_t w = 0;
+  for (char ch : s) w += starts_code_point(ch);
+  return w;
+}
+
+std::string cut_middle(std::string_view s, size_t width) {
+  size_t w = display_width(s);
+  if (width == 0 || w <= width) return std::string(s);
+  if (width == 1) return "…";
+  size_t keep = width - 1, head = (keep + 1) / 2, tail = keep - head;
+  std::string out(s.substr(0, offset_of_column(s, head)));
+  out += "…";
+  out += s.substr(offset_of_column(s, w - tail));
+  return out;
+}
+
+std::string cut_end(std::string_view s, size_t width) {
+  if (width == 0 || display_width(s) <= width) return std::string(s);
+  return std::string(s.substr(0, offset_of_column(s, width - 1))) + "…";
+}
+
 }  // namespace treeline

@@ -18,4 +18,16 @@ std::string to_lower_ascii(std::string_view text);
 // FQDN and short names for the same machine.
 std::string host_short_name(std::string_view computer);
 
+// "C:\\Windows\\System32\\cmd.exe" -> "cmd.exe" (either slash).
+std::string_view base_name(std::string_view path);
+
+// Display width of UTF-8 text in terminal columns (one per code point).
+size_t display_width(std::string_view utf8);
+
+// Cuts to `width` columns, keeping both ends: a path keeps its file name and a command line its
+// last arguments ("C:\\Windows\\Sys…\\wevtutil.exe\" cl Security"). 0 never cuts.
+std::string cut_middle(std::string_view utf8, size_t width);
+// Cuts to `width` columns, keeping the start (tree lines, whose start is the structure).
+std::string cut_end(std::string_view utf8, size_t width);
+
 }  // namespace treeline

@@ -40,10 +40,7 @@ struct Proc {
 
 std::string text(store::Stmt& st, int i) { return st.column_is_null(i) ? std::string() : st.column_text(i); }
 
-std::string base_name_lower(const std::string& path) {
-  auto p = path.find_last_of("\\/");
-  return to_lower_ascii(p == std::string::npos ? path : path.substr(p + 1));
-}
+std::string base_name_lower(const std::string& path) { return to_lower_ascii(base_name(path)); }
 
 bool step_matches(const Step& s, const Proc& p, nlohmann::ordered_json* matched) {
   for (const auto& c : s.all_of)
@@ -61,11 +58,12 @@ bool step_matches(const Step& s, const Proc& p, nlohmann::ordered_json* matched)
 
 std::optional<std::string> decode_powershell(const std::string& cmd) {
   // Any prefix of -EncodedCommand from -e on, or -ec; PowerShell accepts them all.
-  static const std::regex kEnc(R"((?:^|\s)[-/](?:e|ec|en|enc|enco|encod|encode|encoded|encodedc|encodedco|encodedcom|encodedcomm|encodedcomma|encodedcomman|encodedcommand)\s+([A-Za-z0-9+/=]{8,}))",
-                               std::regex::icase);
-  std::smatch m;
-  if (!std::regex_search(cmd, m, kEnc)) return std::nullopt;
-  std::string b64 = m[1].str();
+  static const Regex kEnc = *Regex::compile(
+      R"((?:^|\s)[-/](?:e|ec|en|enc|enco|encod|encode|encoded|encodedc|encodedco|encodedcom|encodedcomm|encodedcomma|encodedcomman|encodedcommand)\s+([A-Za-z0-9+/=]{8,}))",
+      {.case_insensitive = true});
+  auto m = kEnc.find(cmd);
+  if (!m) return std::nullopt;
+  std::string b64(m->group1);
   while (b64.size() % 4) b64.push_back('=');
   std::string raw(b64.size() / 4 * 3 + 3, '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()), reinterpret_cast<const unsigned char*>(b64.data()),
@@ -201,22 +199,24 @@ Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules) {
       if (rule.target) {
         const TargetSpec& t = *rule.target;
         bool confirmed = false;
-        std::smatch m;
-        if (t.name && std::regex_search(p.command_line, m, *t.name)) {
+        if (auto m = t.name ? t.name->find(p.command_line) : std::nullopt) {
           confirmed = true;
-          f.detail = fmt::format("target named in the command line: {}", m.str());
+          f.detail = fmt::format("target named in the command line: {}", m->whole);
         }
-        if (t.pid && std::regex_search(p.command_line, m, *t.pid)) {
-          int64_t pid = std::stoll(m[1].str());
-          if (auto ti = resolve(p, pid)) {
+        if (auto m = t.pid ? t.pid->find(p.command_line) : std::nullopt) {
+          // A PID is a 32-bit number; anything longer names no process (and must not stop the hunt).
+          auto pid = parse_windows_int(m->group1);
+          if (!pid || *pid < 0 || *pid > 0xffffffffLL) {
+            f.detail = fmt::format("target PID '{}' is not a PID", cut_middle(m->group1, 40));
+          } else if (auto ti = resolve(p, *pid)) {
             const Proc& tp = procs[*ti];
             bool is_target = !t.image || t.image->matches(tp.image);
             confirmed = confirmed || is_target;
             f.target_key = tp.key;
-            f.detail = fmt::format("target PID {} was {} ({}) at the time{}", pid, base_name_lower(tp.image), tp.key,
+            f.detail = fmt::format("target PID {} was {} ({}) at the time{}", *pid, base_name_lower(tp.image), tp.key,
                                    is_target ? "" : ": not the expected target");
           } else {
-            f.detail = fmt::format("target PID {}: no logged process held it at the time", pid);
+            f.detail = fmt::format("target PID {}: no logged process held it at the time", *pid);
           }
         }
         if (t.required && !confirmed) continue;
@@ -264,7 +264,7 @@ Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules) {
     put(q, 13, f.detail);
     put(q, 14, f.target_key);
     put(q, 15, p.user);
-    if (!p.logon_type.empty()) q.bind(16, std::stoll(p.logon_type)); else q.bind_null(16);
+    if (auto lt = parse_windows_int(p.logon_type)) q.bind(16, *lt); else q.bind_null(16);
     put(q, 17, p.ip);
     if (q.step() != SQLITE_DONE) return fail(db.error("writing a finding"));
     ++stats.detections;

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/text.hpp"
+#include "core/vocabulary.hpp"
 
 namespace treeline::rule_files {
 const std::vector<std::pair<std::string_view, std::string_view>>& embedded_files();
@@ -60,13 +61,9 @@ Condition condition(const std::string& key, const YAML::Node& value, const YAML:
   if (c.values.empty()) bad(value, "empty value list");
   for (auto& v : c.values) {
     if (c.op == Condition::Op::kRegex) {
-      try {
-        auto flags = std::regex::ECMAScript | std::regex::optimize;
-        if (!c.cased) flags |= std::regex::icase;
-        c.regexes.emplace_back(v, flags);
-      } catch (const std::regex_error& e) {
-        bad(value, fmt::format("bad regular expression '{}': {}", v, e.what()));
-      }
+      auto re = Regex::compile(v, {.case_insensitive = !c.cased});
+      if (!re) bad(value, re.error().message);
+      c.regexes.push_back(std::move(*re));
     } else if (!c.cased) {
       v = to_lower_ascii(v);
     }
@@ -110,8 +107,7 @@ Rule rule_from(const YAML::Node& root, const std::string& file) {
   r.id = required("id");
   r.title = required("title");
   r.severity = required("severity");
-  static const std::set<std::string> kSeverities = {"informational", "low", "medium", "high", "critical"};
-  if (!kSeverities.count(r.severity)) bad(root["severity"], "severity is informational, low, medium, high or critical");
+  if (severity_rank(r.severity) < 0) bad(root["severity"], "severity is informational, low, medium, high or critical");
   r.action = required("action");
   if (root["attack"]) r.attack = strings(root["attack"]);
   for (const auto& t : r.attack)
@@ -129,11 +125,9 @@ Rule rule_from(const YAML::Node& root, const std::string& file) {
     for (const auto& kv : t) {
       std::string key = kv.first.as<std::string>();
       auto re = [&](const YAML::Node& v) {
-        try {
-          return std::regex(v.as<std::string>(), std::regex::ECMAScript | std::regex::icase);
-        } catch (const std::regex_error& e) {
-          bad(v, fmt::format("bad regular expression: {}", e.what()));
-        }
+        auto r = Regex::compile(v.as<std::string>(), {.case_insensitive = true});
+        if (!r) bad(v, r.error().message);
+        return std::move(*r);
       };
       if (key == "pid") ts.pid = re(kv.second);
       else if (key == "name") ts.name = re(kv.second);
@@ -159,7 +153,7 @@ bool Condition::matches(const std::string& raw) const {
       case Op::kContains: return value.find(v) != std::string::npos;
       case Op::kStartsWith: return value.rfind(v, 0) == 0;
       case Op::kEndsWith: return value.size() >= v.size() && value.compare(value.size() - v.size(), v.size(), v) == 0;
-      case Op::kRegex: return std::regex_search(value, regexes[i]);
+      case Op::kRegex: return regexes[i].search(value);
     }
     return false;
   };

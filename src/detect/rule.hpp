@@ -3,11 +3,11 @@
 // process fields Sigma-style (|contains |startswith |endswith |all |re, case-insensitive unless
 // |cased). Loading reports the file, line and problem of a bad rule.
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "core/expected.hpp"
+#include "core/regex.hpp"
 
 namespace treeline::detect {
 
@@ -22,7 +22,7 @@ struct Condition {
   bool all = false;    // every value must match (default: any)
   bool cased = false;  // compare case-sensitively
   std::vector<std::string> values;
-  std::vector<std::regex> regexes;
+  std::vector<Regex> regexes;
 
   bool matches(const std::string& value) const;
 };
@@ -34,8 +34,8 @@ struct Step {
 };
 
 struct TargetSpec {
-  std::optional<std::regex> pid;   // one capture group: the PID the command line names
-  std::optional<std::regex> name;  // the command line names the target by name
+  std::optional<Regex> pid;    // one capture group: the PID the command line names
+  std::optional<Regex> name;  // the command line names the target by name
   std::optional<Condition> image;  // what the process with that PID must have been
   bool required = false;           // no confirmed target, no finding
 };

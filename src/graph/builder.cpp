@@ -13,6 +13,7 @@
 
 #include "core/text.hpp"
 #include "graph/process_graph.hpp"
+#include "graph/state.hpp"
 
 namespace treeline::graph {
 namespace {
@@ -191,7 +192,7 @@ std::optional<int64_t> col_int(store::Stmt& st, int i) {
 
 class Builder {
  public:
-  explicit Builder(store::Db& db) : db_(db) {}
+  Builder(store::Db& db, BeforeWrite before_write) : db_(db), before_write_(std::move(before_write)) {}
   Expected<BuildStats> run();
 
  private:
@@ -226,6 +227,7 @@ class Builder {
   Text text_of(store::Stmt& st, int i) { return st.column_is_null(i) ? Text{} : text_.intern(st.column_text(i)); }
 
   store::Db& db_;
+  BeforeWrite before_write_;
   TextPool text_;
   // A deque: placeholders are added after the logged processes, and growing a vector of
   // hundreds of thousands of processes would briefly hold them twice.
@@ -667,12 +669,11 @@ void Builder::mark_duplicate_keys() {
 }
 
 Status Builder::write() {
-  // Findings name processes and their ancestry in the graph being replaced: they are cleared,
-  // and the caller says to hunt again (it cannot know which rules the last hunt used).
-  auto findings = db_.query_int("SELECT count(*) FROM findings");
-  if (!findings) return findings.error();
-  stats_.findings_cleared = *findings;
-  if (auto s = db_.exec("DELETE FROM findings; DELETE FROM process_edges; DELETE FROM processes; DELETE FROM sessions; "
+  // What points into the graph being replaced (another stage's rows) goes first, in this
+  // transaction: the caller's hook.
+  if (before_write_)
+    if (auto s = before_write_(db_); !s) return s;
+  if (auto s = db_.exec("DELETE FROM process_edges; DELETE FROM processes; DELETE FROM sessions; "
                         "DELETE FROM boots;");
       !s)
     return s;
@@ -866,22 +867,18 @@ Expected<BuildStats> Builder::run() {
   // The write inserts into B-trees far larger than the cache: the whole cache pays there
   // (16 MiB made it 1.8 times slower).
   if (auto s = db_.exec(fmt::format("PRAGMA cache_size = {}", *cache)); !s) return s.error();
-  if (auto s = db_.exec("PRAGMA foreign_keys = OFF"); !s) return db_.error("preparing the graph rebuild");
-  if (auto s = db_.exec("BEGIN IMMEDIATE"); !s) return db_.error("starting the graph rebuild");
-  if (auto s = write(); !s) {
-    (void)db_.exec("ROLLBACK");
-    (void)db_.exec("PRAGMA foreign_keys = ON");
-    return s.error();
-  }
-  if (auto s = db_.exec("COMMIT"); !s) return db_.error("committing the graph");
-  if (auto s = db_.exec("PRAGMA foreign_keys = ON"); !s) return db_.error("restoring foreign keys");
+  auto tx = store::Transaction::begin(db_, {.foreign_keys_off = true}, "the graph rebuild");
+  if (!tx) return tx.error();
+  if (auto s = write(); !s) return s.error();
+  if (auto s = record_graph_built(db_); !s) return s.error();
+  if (auto s = tx->commit(); !s) return s.error();
   return stats_;
 }
 
 }  // namespace
 
-Expected<BuildStats> build_graph(store::Db& db) {
-  Builder b(db);
+Expected<BuildStats> build_graph(store::Db& db, const BeforeWrite& before_write) {
+  Builder b(db, before_write);
   return b.run();
 }
 

@@ -1,5 +1,7 @@
 #include "ingest/evtx_native.hpp"
 
+#include "core/text.hpp"
+
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
@@ -638,11 +640,15 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
     try {
       Fields f;
       parser.record(pos + 24, pos + rsize - 4, f);
-      auto id = f.event_id.empty() ? std::nullopt : std::optional<int64_t>(std::stoll(f.event_id));
-      if (!id) malformed("no EventID");
+      auto id = parse_windows_int(f.event_id);
+      if (!id) malformed(f.event_id.empty() ? "no EventID" : fmt::format("EventID '{}' is not a number", f.event_id));
       r.event_id = static_cast<uint32_t>(*id) & 0xffff;
       r.record_id = f.record_id ? *f.record_id : header_id;
-      if (!f.record_id && !f.record_id_text.empty()) r.record_id = std::stoull(f.record_id_text);
+      if (!f.record_id && !f.record_id_text.empty()) {
+        auto rid = parse_windows_int(f.record_id_text);
+        if (!rid || *rid < 0) malformed(fmt::format("EventRecordID '{}' is not a number", f.record_id_text));
+        r.record_id = static_cast<uint64_t>(*rid);
+      }
       if (r.record_id != header_id) r.file_record = header_id;
       int64_t written = static_cast<int64_t>(rd64(chunk + pos + 16));
       r.time = f.time ? *f.time : (f.time_text.empty() ? written : iso_to_filetime(f.time_text).value_or(written));
@@ -652,7 +658,10 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
       r.recovered = damaged;
       r.spec = find_event_spec(r.channel, r.event_id);
       if (r.spec) {
-        r.version = f.version.empty() ? -1 : std::stoi(f.version);
+        auto version = parse_windows_int(f.version);
+        if (!f.version.empty() && (!version || *version < 0 || *version > 255))
+          malformed(fmt::format("Version '{}' is not a number", f.version));
+        r.version = version ? static_cast<int>(*version) : -1;
         for (auto& [name, value] : f.data) {
           r.owned_names.push_back(std::move(name));
           r.values.push_back(std::move(value));
@@ -671,9 +680,6 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
     } catch (const Malformed& m) {
       ++out.skipped;
       d.issue = ReadIssue{where(), m.what, true};
-    } catch (const std::exception& e) {  // stoll/stoi on garbage
-      ++out.skipped;
-      d.issue = ReadIssue{where(), fmt::format("malformed value: {}", e.what()), true};
     }
     out.records.push_back(std::move(d));
     pos += rsize;
@@ -798,16 +804,17 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
   const size_t window = 4 * threads;
   std::vector<std::optional<DecodedChunk>> slots(window);
   std::mutex mu;
-  std::condition_variable decoded, consumed;
+  std::condition_variable_any decoded, consumed;
   size_t next = 0, delivered = 0;
   bool stop = false;
+  std::optional<Error> worker_failed;  // a worker that could not decode (out of memory)
   std::vector<DecodedChunk> garbage;
-  auto work = [&] {
+  auto work = [&](std::stop_token token) {
     std::unique_lock lock(mu);
     std::vector<uint8_t> buf;
     for (;;) {
-      consumed.wait(lock, [&] { return stop || next >= chunks || next < delivered + window; });
-      if (stop || next >= chunks) return;
+      consumed.wait(lock, token, [&] { return stop || next >= chunks || next < delivered + window; });
+      if (token.stop_requested() || stop || next >= chunks) return;
       size_t i = next++;
       size_t n = 0;
       // A stream is read in order, so under the lock; a file or memory in parallel.
@@ -826,21 +833,39 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
       done.swap(garbage);
       lock.unlock();
       done.clear();
-      if (!src.sequential()) n = fetch(i, buf);
-      DecodedChunk d = decode_chunk(buf.data(), n, i);
+      DecodedChunk d;
+      try {
+        if (!src.sequential()) n = fetch(i, buf);
+        d = decode_chunk(buf.data(), n, i);
+      } catch (const std::exception& e) {
+        // Not a damaged record (decode_chunk reports those): the pool itself failed.
+        lock.lock();
+        worker_failed = Error{ErrorCode::kInternal, fmt::format("{}: chunk {}: {}", name, i, e.what())};
+        stop = true;
+        decoded.notify_all();
+        consumed.notify_all();
+        return;
+      }
       lock.lock();
       slots[i % window] = std::move(d);
       decoded.notify_all();
     }
   };
-  std::vector<std::thread> pool;
+  // Declared after everything the workers touch, so it is destroyed first: a jthread asks its
+  // worker to stop and joins it, whichever way this function is left (an exception from a
+  // delivery included).
+  std::vector<std::jthread> pool;
   for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
   Status status = ok_status();
   for (size_t i = 0; status; ++i) {
     std::optional<DecodedChunk> d;
     {
       std::unique_lock lock(mu);
-      decoded.wait(lock, [&] { return i >= chunks || slots[i % window].has_value(); });
+      decoded.wait(lock, [&] { return worker_failed || i >= chunks || slots[i % window].has_value(); });
+      if (worker_failed) {
+        status = *worker_failed;
+        break;
+      }
       if (i >= chunks) break;
       d = std::move(slots[i % window]);
       slots[i % window].reset();
@@ -859,7 +884,7 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
     stop = true;
   }
   consumed.notify_all();
-  for (auto& t : pool) t.join();
+  pool.clear();
   if (!status) return status.error();
   return finish();
 }

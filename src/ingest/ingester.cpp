@@ -11,6 +11,7 @@
 #include <future>
 #include <sstream>
 
+#include "core/interrupt.hpp"
 #include "ingest/archive.hpp"
 #include "store/case_db.hpp"
 #include "ingest/json_reader.hpp"
@@ -71,37 +72,39 @@ size_t IngestReport::files_failed() const {
   }));
 }
 
-Expected<std::vector<std::string>> expand_inputs(const std::vector<std::string>& paths, size_t* ignored) {
-  std::vector<std::string> out;
+Expected<std::vector<InputFile>> expand_inputs(const std::vector<std::string>& paths, size_t* ignored) {
+  std::vector<InputFile> out;
   for (const auto& p : paths) {
     std::error_code ec;
     fs::file_status st = fs::status(p, ec);
     if (ec || !fs::exists(st)) return Error{ErrorCode::kIo, fmt::format("{}: no such file or directory", p)};
-    if (fs::is_directory(st)) {
-      std::vector<std::string> found;
-      fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec), end;
-      if (ec) return Error{ErrorCode::kIo, fmt::format("{}: cannot list directory: {}", p, ec.message())};
-      for (; it != end; it.increment(ec)) {
-        if (ec) return Error{ErrorCode::kIo, fmt::format("{}: cannot list directory: {}", p, ec.message())};
-        if (!it->is_regular_file(ec)) continue;
-        if (looks_like_log(it->path())) found.push_back(it->path().string());
-        else if (ignored) ++*ignored;
-      }
-      if (found.empty())
-        return Error{ErrorCode::kBadInput, fmt::format("{}: no event logs (.evtx, .json, .xml, .zip) found in this directory", p)};
-      std::sort(found.begin(), found.end());
-      out.insert(out.end(), found.begin(), found.end());
-    } else {
-      out.push_back(p);
+    if (!fs::is_directory(st)) {
+      out.push_back({p, false});
+      continue;
     }
+    std::vector<InputFile> found;
+    fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec), end;
+    if (ec) return Error{ErrorCode::kIo, fmt::format("{}: cannot list directory: {}", p, ec.message())};
+    for (; it != end; it.increment(ec)) {
+      if (ec) return Error{ErrorCode::kIo, fmt::format("{}: cannot list directory: {}", p, ec.message())};
+      if (!it->is_regular_file(ec)) continue;
+      if (looks_like_log(it->path())) found.push_back({it->path().string(), true});
+      else if (ignored) ++*ignored;
+    }
+    if (found.empty())
+      return Error{ErrorCode::kBadInput, fmt::format("{}: no event logs (.evtx, .json, .xml, .zip) found in this directory", p)};
+    std::sort(found.begin(), found.end(), [](const InputFile& x, const InputFile& y) { return x.path < y.path; });
+    out.insert(out.end(), found.begin(), found.end());
   }
   // The same file named twice (or inside two named directories) is read once.
-  std::vector<std::string> unique;
+  std::vector<InputFile> unique;
   for (auto& f : out) {
     std::error_code ec;
-    std::string canon = fs::weakly_canonical(f, ec).string();
-    if (ec) canon = f;
-    if (std::find(unique.begin(), unique.end(), canon) == unique.end()) unique.push_back(canon);
+    std::string canon = fs::weakly_canonical(f.path, ec).string();
+    if (ec) canon = f.path;
+    auto same = std::find_if(unique.begin(), unique.end(), [&](const InputFile& u) { return u.path == canon; });
+    if (same == unique.end()) unique.push_back({canon, f.walked});
+    else same->walked = same->walked && f.walked;  // named once: it is the analyst's
   }
   return unique;
 }
@@ -142,6 +145,8 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     return writer_.add_issue(issue.location, issue.skipped ? "skipped" : "warning", issue.reason);
   };
   auto on_record = [&](EventRecord& r) -> Status {
+    if (interrupted())
+      return Error{ErrorCode::kInterrupted, fmt::format("{}: interrupted; the file was rolled back", info.path)};
     ++t.read;
     if (r.recovered) ++t.recovered;
     int bad_numbers = 0;
@@ -182,6 +187,7 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     // Not one record was a Windows event: this is some other JSON or XML, not an event export.
     writer_.rollback_source();
     rep.status = FileReport::Status::kFailed;
+    rep.not_a_log = true;
     rep.message = fmt::format("{}: no Windows event in this {} file ({} record(s), none of a known shape; first: {})",
                               info.path, info.format, result->skipped,
                               rep.issues.empty() ? "?" : rep.issues.front().location + ": " + rep.issues.front().reason);
@@ -432,8 +438,9 @@ Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progr
                              const ProgressFn& progress_fn) {
   FileReport rep;
   rep.path = path;
-  auto fail = [&](std::string message) {
+  auto fail = [&](std::string message, bool not_a_log = false) {
     rep.status = FileReport::Status::kFailed;
+    rep.not_a_log = not_a_log;
     rep.message = std::move(message);
     total.files.push_back(std::move(rep));
     return ok_status();
@@ -441,14 +448,14 @@ Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progr
   std::error_code ec;
   auto size = fs::file_size(path, ec);
   if (ec) return fail(fmt::format("{}: cannot read: {}", path, ec.message()));
-  if (size == 0) return fail(fmt::format("{}: empty file", path));
+  if (size == 0) return fail(fmt::format("{}: empty file", path), true);
   if (looks_like_archive(path)) {
     size_t before = total.files.size();
     auto s = for_each_member(path, [&](Member& member) { return ingest_member(path, member, total, progress, progress_fn); });
     // A damaged archive fails as a whole only when the database did; its good members stay in.
     if (!s && s.error().code != ErrorCode::kBadInput) return s;
-    if (!s) return fail(s.error().message);
-    if (total.files.size() == before) return fail(fmt::format("{}: no event logs in this archive", path));
+    if (!s) return fail(s.error().message, total.files.size() == before);
+    if (total.files.size() == before) return fail(fmt::format("{}: no event logs in this archive", path), true);
     return ok_status();
   }
   std::string head(4096, '\0');
@@ -459,7 +466,7 @@ Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progr
   }
   Kind kind = sniff(head);
   if (kind == Kind::kUnknown)
-    return fail(fmt::format("{}: not an EVTX, JSON or XML event log (no \"ElfFile\" signature, no JSON or XML)", path));
+    return fail(fmt::format("{}: not an EVTX, JSON or XML event log (no \"ElfFile\" signature, no JSON or XML)", path), true);
   store::SourceInfo info;
   info.path = path;
   info.size = static_cast<int64_t>(size);
@@ -502,7 +509,7 @@ Expected<IngestReport> Ingester::run(const std::vector<std::string>& paths, cons
   uint64_t bytes = 0;
   for (const auto& f : *files) {
     std::error_code ec;
-    bytes += fs::file_size(f, ec);
+    bytes += fs::file_size(f.path, ec);
   }
   auto existing = db_.query_int("SELECT count(*) FROM events");
   if (!existing) return existing.error();
@@ -510,10 +517,26 @@ Expected<IngestReport> Ingester::run(const std::vector<std::string>& paths, cons
   // already holds does not rebuild them.
   bulk_planned_ = bytes > (64u << 20) && static_cast<uint64_t>(*existing) * 300 < bytes;
   bulk_dropped_ = false;
-  for (const auto& path : *files) {
+  for (const auto& [path, walked] : *files) {
     progress.current = path;
     if (progress_fn) progress_fn(progress);
-    if (auto s = ingest_file(path, report, progress, progress_fn); !s) return s.error();
+    if (interrupted()) {
+      report.interrupted = true;
+      break;
+    }
+    if (auto s = ingest_file(path, report, progress, progress_fn); !s) {
+      writer_.rollback_source();
+      if (s.error().code != ErrorCode::kInterrupted) return s.error();
+      // The file being read was rolled back; what was committed before it stays.
+      report.interrupted = true;
+      report.interrupted_file = path;
+      break;
+    }
+    // A file a folder walk met that holds no events at all is not evidence: listed, not failed.
+    if (walked && !report.files.empty() && report.files.back().path == path && report.files.back().not_a_log) {
+      report.ignored.push_back(report.files.back().message);
+      report.files.pop_back();
+    }
     ++progress.files_done;
   }
   if (progress_fn) progress_fn(progress);

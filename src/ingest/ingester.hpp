@@ -31,6 +31,7 @@ struct FileReport {
   std::string reader;  // which reader read it: native, libevtx, json, xml
   Status status = Status::kIngested;
   std::string message;  // why it failed, or where it already is
+  bool not_a_log = false;  // failed because it holds no Windows events at all (not damage)
   store::SourceTotals totals;
   ReadStats read;
   std::vector<ReadIssue> issues;  // the first few skipped records; every issue is in ingest_issues
@@ -40,6 +41,9 @@ struct FileReport {
 struct IngestReport {
   std::vector<FileReport> files;
   size_t ignored_files = 0;  // files under a directory, or archive members, that are not event logs
+  // Files a folder walk met that turned out not to be event logs (a collection's metadata.json,
+  // an editor's settings, a pcap zip): "path: reason". Named on the command line, they fail.
+  std::vector<std::string> ignored;
   // Records read per (channel, event id); `typed` says whether treeline stores its fields.
   struct Count {
     int64_t records = 0;
@@ -47,6 +51,8 @@ struct IngestReport {
   };
   std::map<std::pair<std::string, uint32_t>, Count> by_event;
   std::chrono::duration<double> elapsed{};
+  bool interrupted = false;      // SIGINT/SIGTERM: the run stopped early
+  std::string interrupted_file;  // the file that was being read, rolled back (empty: between files)
 
   int64_t records_read() const;
   int64_t records_added() const;
@@ -56,9 +62,13 @@ struct IngestReport {
 
 using ProgressFn = std::function<void(const Progress&)>;
 
+struct InputFile {
+  std::string path;
+  bool walked = false;  // found in a folder, not named: a file that is no event log is ignored
+};
 // Expands files and directories (recursively) into the sorted list of log files to read.
 // A missing path, or a directory without any event log, is an error naming it.
-Expected<std::vector<std::string>> expand_inputs(const std::vector<std::string>& paths, size_t* ignored);
+Expected<std::vector<InputFile>> expand_inputs(const std::vector<std::string>& paths, size_t* ignored);
 
 enum class ReaderChoice {
   kAuto,     // native; a file the native reader cannot read cleanly is read again with libevtx

@@ -1,9 +1,10 @@
 #include "ingest/record_builder.hpp"
 
+#include "core/regex.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <regex>
 
 #include "core/text.hpp"
 #include "core/time.hpp"
@@ -50,11 +51,10 @@ Status build_record(ExportedEvent&& in, EventRecord& r) {
   if (r.spec) {
     // Some exporters fold Sysmon's ProcessId into their own ProcessID; the message still says it.
     if (r.spec->channel != "Security" && !r.value("ProcessId") && !in.message.empty()) {
-      static const std::regex kPid(R"((?:^|\n)ProcessId:\s*(\d+))");
-      std::smatch m;
-      if (std::regex_search(in.message, m, kPid)) {
+      static const Regex kPid = *Regex::compile(R"((?:^|\n)ProcessId:[ \t]*(\d+))");
+      if (auto m = kPid.find(in.message)) {
         r.owned_names.push_back("ProcessId");
-        r.values.push_back(m[1].str());
+        r.values.push_back(std::string(m->group1));
         r.names.clear();
         for (const auto& n : r.owned_names) r.names.emplace_back(n);
       }

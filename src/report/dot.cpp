@@ -7,16 +7,12 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "core/text.hpp"
 #include "graph/process_graph.hpp"
 #include "store/query.hpp"
 
 namespace treeline::report {
 namespace {
-
-std::string base_name(const std::string& path) {
-  auto p = path.find_last_of("\\/");
-  return p == std::string::npos ? path : path.substr(p + 1);
-}
 
 std::string text(const Cell& c) { return std::holds_alternative<std::string>(c) ? std::get<std::string>(c) : ""; }
 
@@ -81,7 +77,7 @@ Expected<std::string> graph_dot(store::Db& db, const GraphOptions& o) {
   auto label = [&](std::ostream& out, size_t v) {
     const auto& r = rows->rows[keep[v]];
     int rank = std::holds_alternative<int64_t>(r[8]) ? static_cast<int>(std::get<int64_t>(r[8])) : 0;
-    std::string l = esc(fmt::format("{} ({})", text(r[3]).empty() ? "?" : base_name(text(r[3])), std::get<int64_t>(r[2])));
+    std::string l = esc(fmt::format("{} ({})", text(r[3]).empty() ? "?" : std::string(base_name(text(r[3]))), std::get<int64_t>(r[2])));
     if (!text(r[4]).empty()) l += "\\n" + esc(text(r[4]).substr(0, 23));
     if (!text(r[5]).empty()) l += "\\n" + esc(text(r[5]));
     if (text(r[6]) == "placeholder") l += "\\nnot in log: " + esc(text(r[7]));

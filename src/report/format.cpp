@@ -2,7 +2,16 @@
 
 #include <fmt/format.h>
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
+
+#include "core/text.hpp"
 
 namespace treeline::report {
 
@@ -20,27 +29,7 @@ std::string cell_text(const Cell& c) {
   return {};
 }
 
-size_t display_width(std::string_view s) {
-  size_t w = 0;
-  for (unsigned char ch : s)
-    if ((ch & 0xc0) != 0x80) ++w;
-  return w;
-}
-
 namespace {
-
-// Cuts to `width` columns on a code point boundary, marking the cut with "…".
-std::string cut(std::string_view s, size_t width) {
-  if (width == 0 || display_width(s) <= width) return std::string(s);
-  size_t cols = 0, i = 0;
-  for (; i < s.size(); ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) {
-      if (cols + 1 == width) break;
-      ++cols;
-    }
-  }
-  return std::string(s.substr(0, i)) + "…";
-}
 
 // Control characters would break the table's lines.
 std::string flatten(std::string s) {
@@ -71,68 +60,128 @@ std::string csv_field(const Cell& cell) {
   return q;
 }
 
-void write_table(std::ostream& out, const Table& t, Format format, const TableStyle& style) {
-  switch (format) {
-    case Format::kCsv: {
-      for (size_t i = 0; i < t.columns.size(); ++i) out << (i ? "," : "") << csv_field(Cell{t.columns[i]});
-      out << "\r\n";
-      for (const auto& row : t.rows) {
-        for (size_t i = 0; i < row.size(); ++i) out << (i ? "," : "") << csv_field(row[i]);
-        out << "\r\n";
-      }
-      return;
-    }
-    case Format::kJson: {
-      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      for (const auto& row : t.rows) {
-        nlohmann::ordered_json o = nlohmann::ordered_json::object();
-        for (size_t i = 0; i < row.size() && i < t.columns.size(); ++i) {
-          const Cell& c = row[i];
-          if (auto* n = std::get_if<int64_t>(&c)) o[t.columns[i]] = *n;
-          else if (auto* d = std::get_if<double>(&c)) o[t.columns[i]] = *d;
-          else if (auto* s = std::get_if<std::string>(&c)) o[t.columns[i]] = *s;
-          else o[t.columns[i]] = nullptr;
-        }
-        arr.push_back(std::move(o));
-      }
-      // Invalid UTF-8 in evidence is replaced, not fatal.
-      out << arr.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-      return;
-    }
-    case Format::kTable: {
-      std::vector<std::vector<std::string>> cells;
-      std::vector<size_t> width(t.columns.size());
-      for (size_t i = 0; i < t.columns.size(); ++i) width[i] = display_width(t.columns[i]);
-      std::vector<bool> numeric(t.columns.size(), !t.rows.empty());
-      for (const auto& row : t.rows) {
-        auto& line = cells.emplace_back();
-        for (size_t i = 0; i < row.size(); ++i) {
-          line.push_back(cut(flatten(cell_text(row[i])), style.max_cell_width));
-          width[i] = std::max(width[i], display_width(line.back()));
-          if (!std::holds_alternative<int64_t>(row[i]) && !std::holds_alternative<double>(row[i]) &&
-              !std::holds_alternative<std::monostate>(row[i]))
-            numeric[i] = false;
-        }
-      }
-      auto emit = [&](const std::vector<std::string>& line) {
-        std::string s;
-        for (size_t i = 0; i < line.size(); ++i) {
-          size_t pad = width[i] - display_width(line[i]);
-          if (i) s += "  ";
-          if (numeric[i]) s += std::string(pad, ' ') + line[i];
-          else s += line[i] + (i + 1 < line.size() ? std::string(pad, ' ') : "");
-        }
-        while (!s.empty() && s.back() == ' ') s.pop_back();
-        out << s << "\n";
-      };
-      emit(t.columns);
-      std::vector<std::string> rule;
-      for (size_t w : width) rule.push_back(std::string(w, '-'));
-      emit(rule);
-      for (const auto& line : cells) emit(line);
-      return;
+size_t terminal_width() {
+  if (const char* c = std::getenv("COLUMNS"); c && *c) {
+    size_t w = 0;
+    auto [p, ec] = std::from_chars(c, c + std::strlen(c), w);
+    if (ec == std::errc() && *p == '\0' && w >= 20) return w;
+  }
+  struct winsize ws {};
+  if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+  return 0;
+}
+
+std::vector<size_t> fit_widths(std::vector<size_t> width, const std::vector<size_t>& minimum, size_t total) {
+  if (total == 0 || width.empty()) return width;
+  size_t used = 2 * (width.size() - 1);
+  for (size_t w : width) used += w;
+  auto floor_of = [&](size_t i) { return std::min(width[i], std::max<size_t>(minimum[i], 8)); };
+  // Shrink the widest column to the next widest (or just enough), until the table fits or no
+  // column can give more.
+  while (used > total) {
+    size_t widest = width.size();
+    for (size_t i = 0; i < width.size(); ++i)
+      if (width[i] > floor_of(i) && (widest == width.size() || width[i] > width[widest])) widest = i;
+    if (widest == width.size()) break;
+    size_t next = 0;
+    for (size_t i = 0; i < width.size(); ++i)
+      if (width[i] < width[widest]) next = std::max(next, width[i]);
+    size_t target = std::max({floor_of(widest), next, width[widest] - std::min(width[widest], used - total)});
+    if (target >= width[widest]) target = width[widest] - 1;
+    used -= width[widest] - target;
+    width[widest] = target;
+  }
+  return width;
+}
+
+namespace {
+
+void write_aligned(std::ostream& out, const Table& t, const TableStyle& style) {
+  std::vector<std::vector<std::string>> cells;
+  std::vector<size_t> width(t.columns.size()), header(t.columns.size());
+  for (size_t i = 0; i < t.columns.size(); ++i) header[i] = width[i] = display_width(t.columns[i]);
+  std::vector<bool> numeric(t.columns.size(), !t.rows.empty());
+  for (const auto& row : t.rows) {
+    auto& line = cells.emplace_back();
+    for (size_t i = 0; i < row.size() && i < t.columns.size(); ++i) {
+      line.push_back(cut_middle(flatten(cell_text(row[i])), style.max_cell_width));
+      width[i] = std::max(width[i], display_width(line.back()));
+      if (!std::holds_alternative<int64_t>(row[i]) && !std::holds_alternative<double>(row[i]) &&
+          !std::holds_alternative<std::monostate>(row[i]))
+        numeric[i] = false;
     }
   }
+  auto fitted = fit_widths(width, header, style.total_width);
+  auto emit = [&](const std::vector<std::string>& line) {
+    std::string s;
+    for (size_t i = 0; i < line.size(); ++i) {
+      std::string c = cut_middle(line[i], fitted[i]);
+      size_t pad = fitted[i] - std::min(fitted[i], display_width(c));
+      if (i) s += "  ";
+      if (numeric[i]) s += std::string(pad, ' ') + c;
+      else s += c + (i + 1 < line.size() ? std::string(pad, ' ') : "");
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    out << s << "\n";
+  };
+  emit(t.columns);
+  std::vector<std::string> rule;
+  for (size_t w : fitted) rule.push_back(std::string(w, '-'));
+  emit(rule);
+  for (const auto& line : cells) emit(line);
+}
+
+void write_csv_row(std::ostream& out, const std::vector<Cell>& row) {
+  std::string line;
+  for (size_t i = 0; i < row.size(); ++i) {
+    if (i) line += ',';
+    line += csv_field(row[i]);
+  }
+  line += "\r\n";
+  out << line;
+}
+
+std::string json_row(const std::vector<std::string>& columns, const std::vector<Cell>& row) {
+  nlohmann::ordered_json o = nlohmann::ordered_json::object();
+  for (size_t i = 0; i < row.size() && i < columns.size(); ++i) {
+    const Cell& c = row[i];
+    if (auto* n = std::get_if<int64_t>(&c)) o[columns[i]] = *n;
+    else if (auto* d = std::get_if<double>(&c)) o[columns[i]] = *d;
+    else if (auto* s = std::get_if<std::string>(&c)) o[columns[i]] = *s;
+    else o[columns[i]] = nullptr;
+  }
+  // Invalid UTF-8 in evidence is replaced, not fatal.
+  return o.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+RowWriter::RowWriter(std::ostream& out, std::vector<std::string> columns, Format format, TableStyle style)
+    : out_(out), columns_(std::move(columns)), format_(format), style_(style) {
+  if (format_ == Format::kCsv) write_csv_row(out_, std::vector<Cell>(columns_.begin(), columns_.end()));
+  if (format_ == Format::kTable) held_.columns = columns_;
+}
+
+void RowWriter::row(const std::vector<Cell>& cells) {
+  switch (format_) {
+    case Format::kCsv: write_csv_row(out_, cells); break;
+    case Format::kJson: out_ << (rows_ ? ",\n  " : "[\n  ") << json_row(columns_, cells); break;
+    case Format::kTable: held_.rows.push_back(cells); break;
+  }
+  ++rows_;
+}
+
+void RowWriter::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (format_ == Format::kJson) out_ << (rows_ ? "\n]\n" : "[]\n");
+  if (format_ == Format::kTable) write_aligned(out_, held_, style_);
+}
+
+void write_table(std::ostream& out, const Table& t, Format format, const TableStyle& style) {
+  RowWriter w(out, t.columns, format, style);
+  for (const auto& row : t.rows) w.row(row);
+  w.finish();
 }
 
 }  // namespace treeline::report

@@ -1,9 +1,11 @@
 #pragma once
-// One way to print a Table in each of the CLI's --format choices.
+// One way to print rows in each of the CLI's --format choices. Rows stream: CSV and JSON are
+// written as they come; only a terminal table waits for all of them, to size its columns.
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/table.hpp"
 
@@ -14,7 +16,32 @@ enum class Format { kTable, kCsv, kJson };
 std::optional<Format> parse_format(std::string_view name);
 
 struct TableStyle {
-  size_t max_cell_width = 80;  // 0: never cut (--full)
+  size_t max_cell_width = 80;  // no cell is wider than this; 0: never cut (--wide)
+  size_t total_width = 0;      // the terminal's width: the widest columns shrink to fit; 0: no limit
+};
+
+// The width a table should fit: $COLUMNS, else the terminal on stdout, else 0 (no limit: a pipe
+// or a file gets whole lines).
+size_t terminal_width();
+
+class RowWriter {
+ public:
+  RowWriter(std::ostream& out, std::vector<std::string> columns, Format format, TableStyle style = {});
+  RowWriter(const RowWriter&) = delete;
+  RowWriter& operator=(const RowWriter&) = delete;
+  void row(const std::vector<Cell>& cells);
+  // Writes what a table held back and closes a JSON array. Rows written so far are counted.
+  void finish();
+  size_t rows() const { return rows_; }
+
+ private:
+  std::ostream& out_;
+  std::vector<std::string> columns_;
+  Format format_;
+  TableStyle style_;
+  size_t rows_ = 0;
+  bool finished_ = false;
+  Table held_;  // table format only
 };
 
 void write_table(std::ostream& out, const Table& t, Format format, const TableStyle& style = {});
@@ -25,7 +52,8 @@ std::string csv_field(const Cell& cell);
 
 std::string cell_text(const Cell& cell);
 
-// Display width of UTF-8 text in terminal columns (one per code point).
-size_t display_width(std::string_view utf8);
+// The widths each column gets so that the table fits `total` columns: the widest shrink first,
+// none below the width of its header or 8. `natural` are the widest cells.
+std::vector<size_t> fit_widths(std::vector<size_t> natural, const std::vector<size_t>& minimum, size_t total);
 
 }  // namespace treeline::report

@@ -2,75 +2,107 @@
 
 #include <fmt/format.h>
 
-#include <unordered_set>
-
 #include "core/event_catalog.hpp"
 #include "core/text.hpp"
-#include "store/query.hpp"
+#include "core/time.hpp"
 
 namespace treeline::report {
 namespace {
 
-// A process's event: its creation (4688 or Sysmon 1) or its exit (4689 or Sysmon 5).
+// The process of an event is the one it created (4688, Sysmon 1) or ended (4689, Sysmon 5);
+// each is one lookup in an index of schema/0007. Events scan in time order from events_by_time,
+// so only ties on the same instant are sorted. Every filter is in the WHERE clause, and the
+// subtree of --process is a recursive CTE.
 constexpr const char* kSql = R"sql(
-SELECT v.time_utc, v.host_short, v.event_id, v.channel, v.record_id, v.source_path,
+WITH RECURSIVE sub(k) AS (
+  SELECT ?5 WHERE ?5 <> ''
+  UNION SELECT e.child_key FROM process_edges e JOIN sub ON e.parent_key = sub.k)
+SELECT e.time, h.short_name, e.event_id, c.name, e.record_id, s.path,
        p.process_key, p.pid, p.image, pe.parent_key, pp.pid, pp.image, p.command_line,
        coalesce(p.user_domain || '\' || p.user_name, p.user_name, l.target_domain_name || '\' || l.target_user_name,
                 lo.target_domain_name || '\' || lo.target_user_name),
-       coalesce(p.logon_id, l.target_logon_id, lo.target_logon_id),
-       coalesce(s.logon_type, l.logon_type, lo.logon_type),
-       coalesce(s.ip_address, l.ip_address),
-       (SELECT group_concat(rule_id, ';') FROM (SELECT DISTINCT f.rule_id FROM findings f
-          WHERE f.process_key = p.process_key AND f.kind = 'detection' ORDER BY f.rule_id)),
-       v.time_ft, v.event_pk
-FROM events_v v
-LEFT JOIN processes p ON p.process_key = coalesce(
-    (SELECT process_key FROM processes WHERE create_event_pk = v.event_pk),
-    (SELECT process_key FROM processes WHERE sysmon_event_pk = v.event_pk),
-    (SELECT process_key FROM processes WHERE exit_event_pk = v.event_pk))
+       coalesce(p.logon_id, l.target_logon_id, lo.target_logon_id) AS logon,
+       coalesce(ss.logon_type, l.logon_type, lo.logon_type),
+       coalesce(ss.ip_address, l.ip_address),
+       CASE WHEN p.process_key IS NOT NULL THEN
+         (SELECT group_concat(rule_id, ';') FROM (SELECT DISTINCT f.rule_id FROM findings f
+            WHERE f.process_key = p.process_key AND f.kind = 'detection' ORDER BY f.rule_id)) END
+FROM events e
+JOIN hosts h ON h.host_id = e.host_id
+JOIN channels c ON c.channel_id = e.channel_id
+JOIN sources s ON s.source_id = e.source_id
+LEFT JOIN processes p ON e.event_id IN (4688, 4689, 1, 5) AND p.process_key = coalesce(
+    (SELECT process_key FROM processes WHERE create_event_pk = e.event_pk),
+    (SELECT process_key FROM processes WHERE sysmon_event_pk = e.event_pk),
+    (SELECT process_key FROM processes WHERE exit_event_pk = e.event_pk))
 LEFT JOIN process_edges pe ON pe.child_key = p.process_key
 LEFT JOIN processes pp ON pp.process_key = pe.parent_key
-LEFT JOIN sessions s ON s.session_key = p.session_key
-LEFT JOIN sec_logon l ON l.event_pk = v.event_pk
-LEFT JOIN sec_logoff lo ON lo.event_pk = v.event_pk
-WHERE (?1 = '' OR v.host_short = ?1)
-  AND (?2 IS NULL OR v.time_ft >= ?2)
-  AND (?3 IS NULL OR v.time_ft <= ?3)
-ORDER BY v.time_ft, v.host_short, v.channel, v.record_id, v.event_pk
+LEFT JOIN sessions ss ON ss.session_key = p.session_key
+LEFT JOIN sec_logon l ON l.event_pk = e.event_pk
+LEFT JOIN sec_logoff lo ON lo.event_pk = e.event_pk
+WHERE (?1 = '' OR h.short_name = ?1)
+  AND (?2 IS NULL OR e.time >= ?2)
+  AND (?3 IS NULL OR e.time <= ?3)
+  AND (?4 IS NULL OR logon = ?4)
+  AND (?5 = '' OR p.process_key IN sub)
+ORDER BY e.time, h.short_name, c.name, e.record_id, e.event_pk
 )sql";
+
+Cell column(store::Stmt& st, int i) {
+  switch (sqlite3_column_type(st.get(), i)) {
+    case SQLITE_INTEGER: return st.column_int(i);
+    case SQLITE_NULL: return Cell{};
+    default: return st.column_text(i);
+  }
+}
 
 }  // namespace
 
-Expected<Table> build_timeline(store::Db& db, const TimelineOptions& o) {
-  std::unordered_set<std::string> subtree;
+Expected<size_t> write_timeline(std::ostream& out, store::Db& db, const TimelineOptions& o, Format format,
+                                const TableStyle& style) {
   if (!o.process_key.empty()) {
-    auto kids = store::run_query(db, R"sql(
-      WITH RECURSIVE sub(k) AS (SELECT ?1 UNION SELECT e.child_key FROM process_edges e JOIN sub ON e.parent_key = sub.k)
-      SELECT k FROM sub)sql", {o.process_key});
-    if (!kids) return kids.error();
-    for (const auto& r : kids->rows) subtree.insert(std::get<std::string>(r[0]));
-    auto exists = store::run_query(db, "SELECT 1 FROM processes WHERE process_key = ?1", {o.process_key});
+    auto exists = db.prepare("SELECT 1 FROM processes WHERE process_key = ?1");
     if (!exists) return exists.error();
-    if (exists->rows.empty()) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", o.process_key)};
+    exists->bind(1, std::string_view(o.process_key));
+    if (exists->step() != SQLITE_ROW) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", o.process_key)};
   }
-  std::vector<Cell> params = {host_short_name(o.host), o.from ? Cell{*o.from} : Cell{}, o.to ? Cell{*o.to} : Cell{}};
-  auto rows = store::run_query(db, kSql, params);
-  if (!rows) return rows.error();
-  Table t;
-  t.columns = {"time_utc", "host", "event_id", "action", "channel", "process_key", "pid", "image", "parent_key",
-               "parent_pid", "parent_image", "command_line", "user", "logon_id", "logon_type", "source_ip",
-               "findings", "source_file", "record_id"};
-  for (auto& r : rows->rows) {
-    std::string key = std::holds_alternative<std::string>(r[6]) ? std::get<std::string>(r[6]) : "";
-    if (!subtree.empty() && !subtree.count(key)) continue;
-    if (o.logon_id && (!std::holds_alternative<int64_t>(r[14]) || std::get<int64_t>(r[14]) != *o.logon_id)) continue;
-    std::string channel = std::get<std::string>(r[3]);
-    const EventSpec* spec = find_event_spec(channel, static_cast<uint32_t>(std::get<int64_t>(r[2])));
-    Cell logon = std::holds_alternative<int64_t>(r[14]) ? Cell{fmt::format("0x{:x}", std::get<int64_t>(r[14]))} : Cell{};
-    t.rows.push_back({r[0], r[1], r[2], spec ? Cell{std::string(spec->action)} : Cell{}, r[3], r[6], r[7], r[8], r[9],
-                      r[10], r[11], r[12], r[13], logon, r[15], r[16], r[17], r[5], r[4]});
+  auto st = db.prepare(kSql);
+  if (!st) return st.error();
+  std::string host = host_short_name(o.host);
+  st->bind(1, std::string_view(host));
+  if (o.from) st->bind(2, *o.from); else st->bind_null(2);
+  if (o.to) st->bind(3, *o.to); else st->bind_null(3);
+  if (o.logon_id) st->bind(4, *o.logon_id); else st->bind_null(4);
+  st->bind(5, std::string_view(o.process_key));
+
+  RowWriter w(out, {"time_utc", "host", "event_id", "action", "channel", "process_key", "pid", "image", "parent_key",
+                    "parent_pid", "parent_image", "command_line", "user", "logon_id", "logon_type", "source_ip",
+                    "findings", "source_file", "record_id"},
+              format, style);
+  std::vector<Cell> row(19);
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    std::string channel = st->column_text(3);
+    auto event_id = st->column_int(2);
+    const EventSpec* spec = find_event_spec(channel, static_cast<uint32_t>(event_id));
+    row[0] = filetime_to_iso(st->column_int(0));
+    row[1] = st->column_text(1);
+    row[2] = event_id;
+    row[3] = spec ? Cell{std::string(spec->action)} : Cell{};
+    row[4] = std::move(channel);
+    for (int i = 6; i <= 12; ++i) row[static_cast<size_t>(i - 1)] = column(*st, i);
+    row[12] = column(*st, 13);
+    row[13] = st->column_is_null(14) ? Cell{} : Cell{fmt::format("0x{:x}", st->column_int(14))};
+    row[14] = column(*st, 15);
+    row[15] = column(*st, 16);
+    row[16] = column(*st, 17);
+    row[17] = st->column_text(5);
+    row[18] = st->column_int(4);
+    w.row(row);
   }
-  return t;
+  if (rc != SQLITE_DONE) return db.error("reading the timeline");
+  w.finish();
+  return w.rows();
 }
 
 }  // namespace treeline::report

@@ -1,11 +1,13 @@
 #pragma once
 // `treeline timeline`: one row per event, in time order, with its process, parent, logon and
 // findings, and the source file and record it came from. Stable order, so two runs diff clean.
+// Rows stream from one query to the output: memory does not grow with the case.
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 
-#include "core/table.hpp"
+#include "report/format.hpp"
 #include "store/sqlite.hpp"
 
 namespace treeline::report {
@@ -17,6 +19,8 @@ struct TimelineOptions {
   std::string process_key;          // that process and its descendants
 };
 
-Expected<Table> build_timeline(store::Db& db, const TimelineOptions& options);
+// Writes the rows and returns how many.
+Expected<size_t> write_timeline(std::ostream& out, store::Db& db, const TimelineOptions& options, Format format,
+                                const TableStyle& style = {});
 
 }  // namespace treeline::report

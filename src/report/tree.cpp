@@ -10,6 +10,7 @@
 
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "core/vocabulary.hpp"
 #include "graph/process_graph.hpp"
 #include "store/query.hpp"
 
@@ -31,32 +32,11 @@ std::optional<int64_t> integer(const Cell& c) {
   return std::nullopt;
 }
 
-std::string_view base_name(std::string_view path) {
-  auto p = path.find_last_of("\\/");
-  return p == std::string_view::npos ? path : path.substr(p + 1);
-}
-
 // "2022-08-31T19:18:41.6762812Z" -> "2022-08-31 19:18:41.676"
 std::string short_time(const std::optional<int64_t>& ft) {
   if (!ft) return std::string(23, ' ');
   std::string iso = filetime_to_iso(*ft);
   return iso.substr(0, 10) + " " + iso.substr(11, 12);
-}
-
-const char* logon_type_name(int64_t t) {
-  switch (t) {
-    case 0: return "system";
-    case 2: return "interactive";
-    case 3: return "network";
-    case 4: return "batch";
-    case 5: return "service";
-    case 7: return "unlock";
-    case 8: return "net-cleartext";
-    case 9: return "new-creds";
-    case 10: return "rdp";
-    case 11: return "cached";
-    default: return "other";
-  }
 }
 
 std::string describe(const Node& n) {
@@ -65,7 +45,7 @@ std::string describe(const Node& n) {
                        n.orphan_reason.empty() ? "unknown" : n.orphan_reason);
   std::string s = fmt::format("{} {:>6} {}", short_time(n.start), n.pid, base_name(n.image));
   if (!n.user.empty()) s += "  " + n.user;
-  if (n.logon_type) s += fmt::format("  {}", logon_type_name(*n.logon_type));
+  if (n.logon_type) s += fmt::format("  {}", logon_type_short_name(*n.logon_type));
   if (!n.integrity.empty()) s += "  " + n.integrity;
   if (n.confidence && *n.confidence < 0.9 && n.method != "placeholder")
     s += fmt::format("  [~link {:.2f}, {} candidates]", *n.confidence, n.candidates);
@@ -76,17 +56,6 @@ std::string describe(const Node& n) {
     s += "  " + cmd;
   }
   return s;
-}
-
-std::string cut_to(const std::string& line, size_t width) {
-  if (width == 0 || display_width(line) <= width) return line;
-  size_t cols = 0, i = 0;
-  for (; i < line.size(); ++i)
-    if ((static_cast<unsigned char>(line[i]) & 0xc0) != 0x80) {
-      if (cols + 1 == width) break;
-      ++cols;
-    }
-  return line.substr(0, i) + "…";
 }
 
 nlohmann::ordered_json to_json(const Node& n) {
@@ -273,7 +242,7 @@ Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions&
       last_host = n.host;
     }
     std::string branch = item.root ? "" : (item.last ? "└─ " : "├─ ");
-    out << cut_to(item.prefix + branch + describe(n), o.width) << "\n";
+    out << cut_end(item.prefix + branch + describe(n), o.width) << "\n";
     ++shown;
     std::string child_prefix = item.root ? "" : item.prefix + (item.last ? "   " : "│  ");
     auto kids = kept_children(item.v);

@@ -87,16 +87,12 @@ Expected<Db> open_case_for_write(const std::string& path) {
     return s.error();
   for (const Migration& m : migrations()) {
     if (m.version <= *ver) continue;
-    // BEGIN IMMEDIATE takes the write lock now, so a locked case fails here, clearly.
-    if (auto s = db->exec("BEGIN IMMEDIATE"); !s) return db->error("starting schema upgrade");
+    auto tx = Transaction::begin(*db, "the schema upgrade");
+    if (!tx) return tx.error();
     std::string sql = fmt::format("{}\nPRAGMA application_id = {};\nPRAGMA user_version = {};\n",
                                   m.sql, kApplicationId, m.version);
-    if (auto s = db->exec(sql); !s) {
-      Error e = db->error(fmt::format("applying schema {}", m.name));
-      (void)db->exec("ROLLBACK");
-      return e;
-    }
-    if (auto s = db->exec("COMMIT"); !s) return db->error("committing schema upgrade");
+    if (auto s = db->exec(sql); !s) return db->error(fmt::format("applying schema {}", m.name));
+    if (auto s = tx->commit(); !s) return s.error();
   }
   if (auto s = create_bulk_indexes(*db); !s) return db->error("restoring indexes");
   return db;

@@ -66,8 +66,9 @@ Status CaseWriter::begin_source(const SourceInfo& info) {
   // Every id this writer stores comes from a row it just read or inserted in the same
   // transaction, so per-row foreign-key lookups (five B-tree seeks per event) prove nothing; the
   // tests run PRAGMA foreign_key_check on ingested cases instead. Must be set outside a transaction.
-  if (auto s = db_.exec("PRAGMA foreign_keys = OFF"); !s) return db_.error("preparing the writer");
-  if (auto s = db_.exec("BEGIN IMMEDIATE"); !s) return db_.error("starting a transaction");
+  auto tx = Transaction::begin(db_, {.foreign_keys_off = true}, fmt::format("the ingest of {}", info.path));
+  if (!tx) return tx.error();
+  tx_.emplace(std::move(*tx));
   // A partial source left by an interrupted older run is replaced, not duplicated: its events
   // were never committed, because each source is one transaction.
   auto del = db_.prepare("DELETE FROM sources WHERE sha256 = ? AND status = 'partial'");
@@ -264,14 +265,14 @@ Status CaseWriter::commit_source(const SourceTotals& t, bool complete) {
   st->bind(6, std::string_view(complete ? "complete" : "partial"));
   st->bind(7, source_id_);
   if (st->step() != SQLITE_DONE) return db_.error("finishing the source");
-  if (auto s = db_.exec("COMMIT"); !s) return db_.error("committing");
-  if (auto s = db_.exec("PRAGMA foreign_keys = ON"); !s) return db_.error("restoring foreign keys");
-  return ok_status();
+  if (!tx_) return Error{ErrorCode::kInternal, "finishing a source that was not begun"};
+  Status committed = tx_->commit();
+  tx_.reset();
+  return committed;
 }
 
 void CaseWriter::rollback_source() {
-  (void)db_.exec("ROLLBACK");
-  (void)db_.exec("PRAGMA foreign_keys = ON");
+  tx_.reset();
   // Ids handed out inside the rolled-back transaction no longer exist.
   last_ = {};
   hosts_.clear();

@@ -62,6 +62,7 @@ class CaseWriter {
   Expected<Stmt*> typed_insert(const EventSpec& spec);
 
   Db& db_;
+  std::optional<Transaction> tx_;  // the current source's; rolled back if it is never committed
   int64_t source_id_ = 0;
   Stmt insert_event_;
   Stmt select_host_, insert_host_, select_channel_, insert_channel_, select_provider_, insert_provider_;

@@ -80,4 +80,39 @@ Expected<int64_t> Db::query_int(std::string_view sql) {
   return error("querying");
 }
 
+Expected<Transaction> Transaction::begin(Db& db, Options options, std::string_view doing) {
+  // PRAGMA foreign_keys is a no-op inside a transaction: it is set before BEGIN.
+  if (options.foreign_keys_off)
+    if (auto s = db.exec("PRAGMA foreign_keys = OFF"); !s) return db.error(fmt::format("starting {}", doing));
+  if (auto s = db.exec("BEGIN IMMEDIATE"); !s) {
+    Error e = db.error(fmt::format("starting {}", doing));
+    if (options.foreign_keys_off) (void)db.exec("PRAGMA foreign_keys = ON");
+    return e;
+  }
+  return Transaction(db, options, doing);
+}
+
+Status Transaction::commit() {
+  if (!db_) return Error{ErrorCode::kInternal, fmt::format("committing {}: no transaction is open", doing_)};
+  if (auto s = db_->exec("COMMIT"); !s) {
+    Error e = db_->error(fmt::format("committing {}", doing_));
+    rollback();
+    return e;
+  }
+  restore();
+  return ok_status();
+}
+
+void Transaction::rollback() {
+  if (!db_) return;
+  // Only fails when SQLite already rolled back (a full disk, an I/O error): nothing is left open.
+  if (!sqlite3_get_autocommit(db_->get())) (void)db_->exec("ROLLBACK");
+  restore();
+}
+
+void Transaction::restore() {
+  if (db_ && options_.foreign_keys_off) (void)db_->exec("PRAGMA foreign_keys = ON");
+  db_ = nullptr;
+}
+
 }  // namespace treeline::store

@@ -95,4 +95,34 @@ class Db {
   std::string path_;
 };
 
+// The one way a transaction is opened: BEGIN IMMEDIATE (the write lock is taken now, so a locked
+// case fails here, clearly), optionally with foreign-key enforcement off for its duration (a
+// bulk writer whose ids all come from rows it just wrote), and rolled back by the destructor
+// unless commit() succeeded, whatever path leaves the scope.
+class Transaction {
+ public:
+  struct Options {
+    bool foreign_keys_off = false;
+  };
+  static Expected<Transaction> begin(Db& db, Options options, std::string_view doing);
+  static Expected<Transaction> begin(Db& db, std::string_view doing) { return begin(db, Options{}, doing); }
+  Transaction(Transaction&& o) noexcept
+      : db_(std::exchange(o.db_, nullptr)), options_(o.options_), doing_(std::move(o.doing_)) {}
+  Transaction& operator=(Transaction&&) = delete;
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+  ~Transaction() { rollback(); }
+
+  Status commit();
+  void rollback();
+  bool active() const { return db_ != nullptr; }
+
+ private:
+  Transaction(Db& db, Options options, std::string_view doing) : db_(&db), options_(options), doing_(doing) {}
+  void restore();
+  Db* db_;
+  Options options_;
+  std::string doing_;
+};
+
 }  // namespace treeline::store
