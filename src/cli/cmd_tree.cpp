@@ -41,10 +41,7 @@ int run_tree(const TreeArgs& a) {
   }
   o.ancestors_only = a.ancestors;
   o.descendants_only = a.descendants;
-  if (!a.full && isatty(STDOUT_FILENO)) {
-    struct winsize ws {};
-    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) o.width = ws.ws_col;
-  }
+  if (!a.full) o.width = report::terminal_width();
   auto db = unwrap(store::open_case_read_only(a.case_path));
   size_t shown = unwrap(report::write_tree(std::cout, db, o, format));
   if (shown == 0 && format == report::Format::kTable) fmt::print(stderr, "treeline: no process matches\n");
@@ -66,7 +63,7 @@ void register_tree(CLI::App& app) {
   sub->add_option("--to", a->to, "Only processes started at or before this time");
   sub->add_flag("--ancestors", a->ancestors, "With --process/--pid: only its ancestors");
   sub->add_flag("--descendants", a->descendants, "With --process/--pid: only its descendants");
-  sub->add_flag("--full", a->full, "Do not cut lines to the terminal width");
+  sub->add_flag("--wide,--full", a->full, "Do not cut lines to the terminal width");
   add_format_option(*sub, a->format);
   sub->callback([a] { exit_code() = run_tree(*a); });
 }

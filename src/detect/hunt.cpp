@@ -1,48 +1,34 @@
 #include "detect/hunt.hpp"
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <unordered_map>
 
 #include "core/text.hpp"
-#include "graph/process_graph.hpp"
+#include "core/vocabulary.hpp"
+#include "detect/processes.hpp"
+#include "detect/refresh.hpp"
+#include "graph/state.hpp"
 
 namespace treeline::detect {
 namespace {
 
-struct Proc {
-  std::string key, host, image, command_line, user, integrity, elevation, logon_type, ip, ofn, session_admin, renamed;
-  int64_t pid = 0;
-  int boot = 0;
-  std::optional<int64_t> start, end;
-  bool placeholder = false;
+using Json = nlohmann::ordered_json;
 
-  const std::string& field(const std::string& name) const {
-    static const std::string kEmpty;
-    if (name == "image") return image;
-    if (name == "command_line") return command_line;
-    if (name == "user") return user;
-    if (name == "integrity") return integrity;
-    if (name == "elevation") return elevation;
-    if (name == "logon_type") return logon_type;
-    if (name == "source_ip") return ip;
-    if (name == "original_file_name") return ofn;
-    if (name == "session_admin") return session_admin;
-    if (name == "renamed") return renamed;
-    if (name == "host") return host;
-    return kEmpty;
-  }
+// A finding as it is written: a detection (one process, the rules of one action that matched
+// it) or a coverage fact.
+struct Finding {
+  std::string kind = "detection";
+  std::vector<const Rule*> rules;  // detections: highest severity first
+  std::string rule_id, title, severity, action, attack, log_id, host, process_key, detail, target_key, user, ip;
+  std::optional<int64_t> time, logon_type;
+  Json chain = Json::array(), matched = Json::object();
 };
 
-std::string text(store::Stmt& st, int i) { return st.column_is_null(i) ? std::string() : st.column_text(i); }
-
-std::string base_name_lower(const std::string& path) { return to_lower_ascii(base_name(path)); }
-
-bool step_matches(const Step& s, const Proc& p, nlohmann::ordered_json* matched) {
+bool step_matches(const Step& s, const Proc& p, Json* matched) {
   for (const auto& c : s.all_of)
     if (!c.matches(p.field(c.field))) return false;
   for (const auto& c : s.none_of) {
@@ -54,256 +40,259 @@ bool step_matches(const Step& s, const Proc& p, nlohmann::ordered_json* matched)
   return true;
 }
 
-}  // namespace
+// The chain of `rule` ending at process i, ancestor first, or nothing. Walks up the tree for the
+// earlier steps, nearest match first; never recurses.
+std::optional<std::vector<size_t>> match_chain(const Rule& rule, const Forest& f, size_t i, Json& matched) {
+  if (!step_matches(rule.chain.back(), f.procs[i], &matched)) return std::nullopt;
+  std::vector<size_t> chain = {i};
+  size_t cur = i;
+  for (size_t s = rule.chain.size() - 1; s-- > 0;) {
+    bool descendant = rule.chain[s + 1].descendant, ok = false;
+    for (auto up = f.links.parent(cur); up; up = f.links.parent(*up)) {
+      if (step_matches(rule.chain[s], f.procs[*up], nullptr)) {
+        chain.push_back(*up);
+        cur = *up;
+        ok = true;
+        break;
+      }
+      if (!descendant) break;
+    }
+    if (!ok) return std::nullopt;
+  }
+  std::reverse(chain.begin(), chain.end());
+  return chain;
+}
 
-std::optional<std::string> decode_powershell(const std::string& cmd) {
-  // Any prefix of -EncodedCommand from -e on, or -ec; PowerShell accepts them all.
-  static const Regex kEnc = *Regex::compile(
-      R"((?:^|\s)[-/](?:e|ec|en|enc|enco|encod|encode|encoded|encodedc|encodedco|encodedcom|encodedcomm|encodedcomma|encodedcomman|encodedcommand)\s+([A-Za-z0-9+/=]{8,}))",
-      {.case_insensitive = true});
-  auto m = kEnc.find(cmd);
-  if (!m) return std::nullopt;
-  std::string b64(m->group1);
-  while (b64.size() % 4) b64.push_back('=');
-  std::string raw(b64.size() / 4 * 3 + 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(raw.data()), reinterpret_cast<const unsigned char*>(b64.data()),
-                          static_cast<int>(b64.size()));
-  if (n < 0) return std::nullopt;
-  size_t pad = static_cast<size_t>(std::count(b64.end() - 2, b64.end(), '='));
-  raw.resize(static_cast<size_t>(n) - std::min(pad, static_cast<size_t>(n)));
-  // UTF-16LE to UTF-8 (the BMP is what scripts use; surrogates are passed through as '?').
-  std::string out;
-  for (size_t i = 0; i + 1 < raw.size(); i += 2) {
-    uint32_t c = static_cast<unsigned char>(raw[i]) | (static_cast<unsigned char>(raw[i + 1]) << 8);
-    if (c < 0x80) out.push_back(static_cast<char>(c));
-    else if (c < 0x800) {
-      out.push_back(static_cast<char>(0xc0 | (c >> 6)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
-    } else if (c >= 0xd800 && c < 0xe000) {
-      out.push_back('?');
+// The target a dump command names; false when the rule requires one and none is confirmed.
+bool check_target(const TargetSpec& t, const Forest& f, const Proc& p, Finding& out) {
+  bool confirmed = false;
+  if (auto m = t.name ? t.name->find(p.command_line) : std::nullopt) {
+    confirmed = true;
+    out.detail = fmt::format("target named in the command line: {}", cut_middle(m->whole, 120));
+  }
+  if (auto m = t.pid ? t.pid->find(p.command_line) : std::nullopt) {
+    // A PID is a 32-bit number; anything longer names no process (and must not stop the hunt).
+    auto pid = parse_windows_int(m->group1);
+    if (!pid || *pid < 0 || *pid > 0xffffffffLL) {
+      out.detail = fmt::format("target PID '{}' is not a PID", cut_middle(m->group1, 40));
+    } else if (auto ti = f.resolve_pid(p, *pid)) {
+      const Proc& tp = f.procs[*ti];
+      bool is_target = !t.image || t.image->matches(tp.image);
+      confirmed = confirmed || is_target;
+      out.target_key = tp.key;
+      out.detail = fmt::format("target PID {} was {} ({}) at the time{}", *pid, to_lower_ascii(base_name(tp.image)),
+                               tp.key, is_target ? "" : ": not the expected target");
     } else {
-      out.push_back(static_cast<char>(0xe0 | (c >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
+      out.detail = fmt::format("target PID {}: no logged process held it at the time", *pid);
     }
   }
-  if (out.empty()) return std::nullopt;
+  return confirmed || !t.required;
+}
+
+std::optional<Finding> detect_one(const Rule& rule, const Forest& f, size_t i) {
+  const Proc& p = f.procs[i];
+  Finding out;
+  auto chain = match_chain(rule, f, i, out.matched);
+  if (!chain) return std::nullopt;
+  if (rule.target && !check_target(*rule.target, f, p, out)) return std::nullopt;
+  if (rule.decode == "powershell_base64")
+    if (auto d = decode_powershell(p.command_line)) out.detail = "decoded: " + *d;
+  if (p.renamed == "true" && out.matched.contains("renamed")) {
+    out.matched["original_file_name"] = p.ofn;
+    if (!p.product.empty()) out.matched["product"] = p.product;
+    out.detail = fmt::format("image {} is the PE {}{}", base_name(p.image), p.ofn,
+                             p.product.empty() ? "" : fmt::format(" (product: {})", p.product));
+  }
+  for (size_t c : *chain) out.chain.push_back(f.procs[c].key);
+  out.rules = {&rule};
   return out;
 }
 
-Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules) {
-  auto st = db.prepare(
-      "SELECT t.process_key, t.host, t.pid, t.image, t.command_line, t.user_name, t.integrity_level, t.elevation, "
-      "t.logon_type, t.ip_address, t.original_file_name, s.special_privileges, s.kind, t.boot, t.start_ft, t.end_ft, "
-      "t.source, t.parent_key "
-      "FROM process_tree t LEFT JOIN sessions s ON s.session_key = t.session_key "
-      "ORDER BY t.host, t.start_ft IS NULL, t.start_ft, t.process_key");
+// One process that matches several rules of the same action is one finding listing them all.
+void merge_into(Finding& into, Finding&& more) {
+  into.rules.push_back(more.rules.front());
+  for (auto& [k, v] : more.matched.items()) into.matched[k] = v;
+  if (!more.detail.empty() && into.detail.find(more.detail) == std::string::npos)
+    into.detail += (into.detail.empty() ? "" : "; ") + more.detail;
+  if (into.target_key.empty()) into.target_key = more.target_key;
+  if (more.chain.size() > into.chain.size()) into.chain = std::move(more.chain);
+}
+
+void finish_detection(Finding& d, const Proc& p) {
+  std::stable_sort(d.rules.begin(), d.rules.end(), [](const Rule* a, const Rule* b) {
+    return severity_rank(a->severity) > severity_rank(b->severity);
+  });
+  const Rule& top = *d.rules.front();
+  d.rule_id = top.id;
+  d.title = top.title;
+  d.severity = top.severity;
+  d.action = top.action;
+  std::vector<std::string> attack;
+  for (const Rule* r : d.rules) {
+    for (const auto& t : r->attack)
+      if (std::find(attack.begin(), attack.end(), t) == attack.end()) attack.push_back(t);
+    if (d.log_id.empty()) d.log_id = r->log_id;
+  }
+  for (const auto& t : attack) d.attack += (d.attack.empty() ? "" : ",") + t;
+  d.host = p.host;
+  d.time = p.start;
+  d.process_key = p.key;
+  d.user = p.user;
+  d.ip = p.ip;
+  d.logon_type = parse_windows_int(p.logon_type);
+}
+
+// Coverage: what the logs cannot show, per host.
+constexpr const char* kCoverageSql = R"sql(
+SELECT 'coverage_command_line_missing', 'Process creations without a command line', 'informational',
+       'audit_coverage_gap', NULL, h.short_name, min(e.time),
+       printf('%d of %d process creations (4688) have no CommandLine: command-line auditing is off',
+              sum(coalesce(pc.command_line, '') = ''), count(*)), NULL
+FROM sec_process_create pc JOIN events e USING (event_pk) JOIN hosts h USING (host_id)
+GROUP BY h.short_name HAVING sum(coalesce(pc.command_line, '') = '') > 0
+UNION ALL
+SELECT 'coverage_parent_name_missing', 'Process creations without ParentProcessName', 'informational',
+       'audit_coverage_gap', NULL, h.short_name, min(e.time),
+       printf('%d of %d process creations are 4688 version 0/1, which name the parent only by PID',
+              sum(e.version < 2), count(*)), NULL
+FROM sec_process_create pc JOIN events e USING (event_pk) JOIN hosts h USING (host_id)
+GROUP BY h.short_name HAVING sum(e.version < 2) > 0
+UNION ALL
+SELECT 'coverage_no_process_auditing', 'No process creation events on this host', 'informational',
+       'audit_coverage_gap', NULL, h.short_name, min(e.time),
+       printf('%d events from this host, none of them a 4688 or Sysmon 1: no process tree can be built', count(*)), NULL
+FROM events e JOIN hosts h USING (host_id)
+GROUP BY h.short_name
+HAVING sum(e.event_pk IN (SELECT event_pk FROM sec_process_create)) = 0
+   AND sum(e.event_pk IN (SELECT sp.event_pk FROM sysmon_process sp JOIN events e2 ON e2.event_pk = sp.event_pk
+                          WHERE e2.event_id = 1)) = 0
+UNION ALL
+SELECT 'coverage_log_cleared', 'Security log cleared', 'medium', 'audit_log_cleared', 'T1070.001',
+       h.short_name, e.time, printf('1102 by %s\%s (logon 0x%x): everything before it in this log is gone',
+       lc.subject_domain_name, lc.subject_user_name, lc.subject_logon_id),
+       lc.subject_domain_name || '\' || lc.subject_user_name
+FROM sec_log_cleared lc JOIN events e USING (event_pk) JOIN hosts h USING (host_id)
+)sql";
+
+Status add_coverage(store::Db& db, std::vector<Finding>& out) {
+  auto st = db.prepare(kCoverageSql);
   if (!st) return st.error();
-  std::vector<Proc> procs;
-  std::vector<std::string> parent_keys;
-  std::unordered_map<std::string, size_t> index;
+  auto text = [&](int i) { return st->column_is_null(i) ? std::string() : st->column_text(i); };
   int rc;
   while ((rc = st->step()) == SQLITE_ROW) {
-    Proc p;
-    p.key = text(*st, 0);
-    p.host = text(*st, 1);
-    p.pid = st->column_int(2);
-    p.image = text(*st, 3);
-    p.command_line = text(*st, 4);
-    p.user = text(*st, 5);
-    p.integrity = text(*st, 6);
-    p.elevation = text(*st, 7);
-    p.logon_type = text(*st, 8);
-    p.ip = text(*st, 9);
-    p.ofn = text(*st, 10);
-    std::string kind = text(*st, 12);
-    if (kind == "logon") p.session_admin = st->column_int(11) ? "true" : "false";
-    else if (kind == "well_known") p.session_admin = "true";
-    p.boot = static_cast<int>(st->column_int(13));
-    if (!st->column_is_null(14)) p.start = st->column_int(14);
-    if (!st->column_is_null(15)) p.end = st->column_int(15);
-    p.placeholder = text(*st, 16) == "placeholder";
-    // Sysmon writes "-" (or "?") when the PE has no version resource: nothing to compare.
-    if (p.ofn == "-" || p.ofn == "?") p.ofn.clear();
-    if (!p.ofn.empty() && !p.image.empty()) {
-      // "psexec.c" vs "update.exe": compare names without extensions; a build variant such as
-      // procdump64.exe of "procdump" is the same tool.
-      auto stem = [](std::string n) { return n.substr(0, n.find('.')); };
-      std::string a = stem(to_lower_ascii(p.ofn)), b = stem(base_name_lower(p.image));
-      bool same = a == b || (!a.empty() && b.rfind(a, 0) == 0) || (!b.empty() && a.rfind(b, 0) == 0);
-      p.renamed = same ? "false" : "true";
-    }
-    index.emplace(p.key, procs.size());
-    parent_keys.push_back(text(*st, 17));
-    procs.push_back(std::move(p));
+    Finding c;
+    c.kind = "coverage";
+    c.rule_id = text(0);
+    c.title = text(1);
+    c.severity = text(2);
+    c.action = text(3);
+    c.attack = text(4);
+    c.host = text(5);
+    if (!st->column_is_null(6)) c.time = st->column_int(6);
+    c.detail = text(7);
+    c.user = text(8);
+    c.chain = nullptr;
+    c.matched = nullptr;
+    out.push_back(std::move(c));
   }
-  if (rc != SQLITE_DONE) return db.error("reading the process tree");
-  graph::ProcessGraph g(procs.size());
-  for (size_t i = 0; i < procs.size(); ++i)
-    if (auto it = index.find(parent_keys[i]); !parent_keys[i].empty() && it != index.end()) g.add_link(it->second, i);
-  std::unordered_map<std::string, std::vector<size_t>> by_pid;
-  for (size_t i = 0; i < procs.size(); ++i)
-    if (!procs[i].placeholder) by_pid[fmt::format("{}\x1f{}", procs[i].host, procs[i].pid)].push_back(i);
+  if (rc != SQLITE_DONE) return db.error("reading the audit coverage");
+  return ok_status();
+}
 
-  // The process that held `pid` on that host when `at` happened.
-  auto resolve = [&](const Proc& at, int64_t pid) -> std::optional<size_t> {
-    auto it = by_pid.find(fmt::format("{}\x1f{}", at.host, pid));
-    if (it == by_pid.end()) return std::nullopt;
-    std::optional<size_t> best;
-    for (size_t i : it->second) {
-      const Proc& p = procs[i];
-      if (p.boot != at.boot || !p.start || *p.start > *at.start) continue;
-      if (p.end && *p.end < *at.start) continue;
-      best = i;
-    }
-    return best;
-  };
+// Severity first, then time: the order the analyst reads them in, and the order of their ids.
+void sort_findings(std::vector<Finding>& all) {
+  std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
+    auto key = [](const Finding& f) {
+      return std::make_tuple(-severity_rank(f.severity), !f.time.has_value(), f.time.value_or(0), f.host,
+                             f.kind != "detection", f.rule_id, f.process_key);
+    };
+    return key(a) < key(b);
+  });
+}
 
-  struct Finding {
-    const Rule* rule;
-    size_t process;
-    std::vector<size_t> chain;
-    nlohmann::ordered_json matched;
-    std::string detail;
-    std::string target_key;
-  };
-  std::vector<Finding> found;
-  HuntStats stats;
-  stats.processes = static_cast<int64_t>(procs.size());
-  for (const Rule& rule : rules) {
-    for (size_t i = 0; i < procs.size(); ++i) {
-      const Proc& p = procs[i];
-      if (p.placeholder) continue;
-      nlohmann::ordered_json matched = nlohmann::ordered_json::object();
-      if (!step_matches(rule.chain.back(), p, &matched)) continue;
-      // Walk up the tree for the earlier steps, nearest match first.
-      std::vector<size_t> chain = {i};
-      size_t cur = i;
-      bool ok = true;
-      for (size_t s = rule.chain.size() - 1; s-- > 0 && ok;) {
-        bool descendant = rule.chain[s + 1].descendant;
-        ok = false;
-        for (auto up = g.parent(cur); up; up = g.parent(*up)) {
-          if (step_matches(rule.chain[s], procs[*up], nullptr)) {
-            chain.push_back(*up);
-            cur = *up;
-            ok = true;
-            break;
-          }
-          if (!descendant) break;
-        }
-      }
-      if (!ok) continue;
-      std::reverse(chain.begin(), chain.end());
-      Finding f{&rule, i, chain, matched, "", ""};
-      if (rule.target) {
-        const TargetSpec& t = *rule.target;
-        bool confirmed = false;
-        if (auto m = t.name ? t.name->find(p.command_line) : std::nullopt) {
-          confirmed = true;
-          f.detail = fmt::format("target named in the command line: {}", m->whole);
-        }
-        if (auto m = t.pid ? t.pid->find(p.command_line) : std::nullopt) {
-          // A PID is a 32-bit number; anything longer names no process (and must not stop the hunt).
-          auto pid = parse_windows_int(m->group1);
-          if (!pid || *pid < 0 || *pid > 0xffffffffLL) {
-            f.detail = fmt::format("target PID '{}' is not a PID", cut_middle(m->group1, 40));
-          } else if (auto ti = resolve(p, *pid)) {
-            const Proc& tp = procs[*ti];
-            bool is_target = !t.image || t.image->matches(tp.image);
-            confirmed = confirmed || is_target;
-            f.target_key = tp.key;
-            f.detail = fmt::format("target PID {} was {} ({}) at the time{}", *pid, base_name_lower(tp.image), tp.key,
-                                   is_target ? "" : ": not the expected target");
-          } else {
-            f.detail = fmt::format("target PID {}: no logged process held it at the time", *pid);
-          }
-        }
-        if (t.required && !confirmed) continue;
-      }
-      if (rule.decode == "powershell_base64")
-        if (auto d = decode_powershell(p.command_line)) f.detail = "decoded: " + *d;
-      found.push_back(std::move(f));
-    }
-  }
-
-  if (auto s = db.exec("BEGIN IMMEDIATE"); !s) return db.error("starting the hunt");
-  auto fail = [&](const Error& e) {
-    (void)db.exec("ROLLBACK");
-    return e;
-  };
-  if (auto s = db.exec("DELETE FROM findings"); !s) return fail(s.error());
+Status write_findings(store::Db& db, const std::vector<Finding>& all) {
+  auto tx = store::Transaction::begin(db, "writing the findings");
+  if (!tx) return tx.error();
+  if (auto s = db.exec("DELETE FROM findings"); !s) return s;
   auto ins = db.prepare(
-      "INSERT INTO findings (kind, rule_id, title, severity, action, attack, log_id, host, time, process_key, chain, "
-      "matched, detail, target_key, user_name, logon_type, ip_address) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  if (!ins) return fail(ins.error());
-  auto put = [&](store::Stmt& q, int i, const std::string& v) {
-    if (v.empty()) q.bind_null(i); else q.bind(i, std::string_view(v));
+      "INSERT INTO findings (finding_id, kind, rule_id, title, severity, action, attack, log_id, host, time, "
+      "process_key, chain, matched, detail, target_key, user_name, logon_type, ip_address, rule_ids) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins) return ins.error();
+  auto put = [&](int i, const std::string& v) {
+    if (v.empty()) ins->bind_null(i); else ins->bind(i, std::string_view(v));
   };
-  for (const Finding& f : found) {
-    const Proc& p = procs[f.process];
-    nlohmann::json chain = nlohmann::json::array();
-    for (size_t c : f.chain) chain.push_back(procs[c].key);
-    std::string attack;
-    for (const auto& a : f.rule->attack) attack += (attack.empty() ? "" : ",") + a;
-    store::Stmt& q = *ins;
-    q.reset();
-    q.bind(1, std::string_view("detection"));
-    q.bind(2, std::string_view(f.rule->id));
-    q.bind(3, std::string_view(f.rule->title));
-    q.bind(4, std::string_view(f.rule->severity));
-    q.bind(5, std::string_view(f.rule->action));
-    put(q, 6, attack);
-    put(q, 7, f.rule->log_id);
-    q.bind(8, std::string_view(p.host));
-    if (p.start) q.bind(9, *p.start); else q.bind_null(9);
-    q.bind(10, std::string_view(p.key));
-    q.bind(11, std::string_view(chain.dump()));
-    q.bind(12, std::string_view(f.matched.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
-    put(q, 13, f.detail);
-    put(q, 14, f.target_key);
-    put(q, 15, p.user);
-    if (auto lt = parse_windows_int(p.logon_type)) q.bind(16, *lt); else q.bind_null(16);
-    put(q, 17, p.ip);
-    if (q.step() != SQLITE_DONE) return fail(db.error("writing a finding"));
-    ++stats.detections;
-    ++stats.by_rule[f.rule->id];
+  auto put_int = [&](int i, const std::optional<int64_t>& v) {
+    if (v) ins->bind(i, *v); else ins->bind_null(i);
+  };
+  int64_t id = 0;
+  for (const Finding& f : all) {
+    ins->reset();
+    ins->bind(1, ++id);
+    put(2, f.kind);
+    put(3, f.rule_id);
+    put(4, f.title);
+    put(5, f.severity);
+    put(6, f.action);
+    put(7, f.attack);
+    put(8, f.log_id);
+    put(9, f.host);
+    put_int(10, f.time);
+    put(11, f.process_key);
+    put(12, f.chain.is_null() ? "" : f.chain.dump());
+    put(13, f.matched.is_null() ? "" : f.matched.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    put(14, f.detail);
+    put(15, f.target_key);
+    put(16, f.user);
+    put_int(17, f.logon_type);
+    put(18, f.ip);
+    std::string ids;
+    for (const Rule* r : f.rules) ids += (ids.empty() ? "" : ",") + r->id;
+    put(19, f.kind == "detection" ? ids : f.rule_id);
+    if (ins->step() != SQLITE_DONE) return db.error("writing a finding");
   }
-  // Coverage: what the logs cannot show, per host.
-  const char* kCoverage = R"sql(
-    INSERT INTO findings (kind, rule_id, title, severity, action, host, time, detail)
-    SELECT 'coverage', 'coverage_command_line_missing', 'Process creations without a command line', 'informational',
-           'audit_coverage_gap', h.short_name, min(e.time),
-           printf('%d of %d process creations (4688) have no CommandLine: command-line auditing is off', sum(coalesce(pc.command_line, '') = ''), count(*))
-    FROM sec_process_create pc JOIN events e USING (event_pk) JOIN hosts h USING (host_id)
-    GROUP BY h.short_name HAVING sum(coalesce(pc.command_line, '') = '') > 0;
-    INSERT INTO findings (kind, rule_id, title, severity, action, host, time, detail)
-    SELECT 'coverage', 'coverage_parent_name_missing', 'Process creations without ParentProcessName', 'informational',
-           'audit_coverage_gap', h.short_name, min(e.time),
-           printf('%d of %d process creations are 4688 version 0/1, which name the parent only by PID', sum(e.version < 2), count(*))
-    FROM sec_process_create pc JOIN events e USING (event_pk) JOIN hosts h USING (host_id)
-    GROUP BY h.short_name HAVING sum(e.version < 2) > 0;
-    INSERT INTO findings (kind, rule_id, title, severity, action, host, time, detail)
-    SELECT 'coverage', 'coverage_no_process_auditing', 'No process creation events on this host', 'informational',
-           'audit_coverage_gap', h.short_name, min(e.time),
-           printf('%d events from this host, none of them a 4688 or Sysmon 1: no process tree can be built', count(*))
-    FROM events e JOIN hosts h USING (host_id)
-    GROUP BY h.short_name
-    HAVING sum(e.event_pk IN (SELECT event_pk FROM sec_process_create)) = 0
-       AND sum(e.event_pk IN (SELECT sp.event_pk FROM sysmon_process sp JOIN events e2 ON e2.event_pk = sp.event_pk WHERE e2.event_id = 1)) = 0;
-    INSERT INTO findings (kind, rule_id, title, severity, action, attack, host, time, detail, user_name)
-    SELECT 'coverage', 'coverage_log_cleared', 'Security log cleared', 'medium', 'audit_log_cleared', 'T1070.001',
-           h.short_name, e.time, printf('1102 by %s\%s (logon 0x%x): everything before it in this log is gone',
-           lc.subject_domain_name, lc.subject_user_name, lc.subject_logon_id),
-           lc.subject_domain_name || '\' || lc.subject_user_name
-    FROM sec_log_cleared lc JOIN events e USING (event_pk) JOIN hosts h USING (host_id);
-  )sql";
-  if (auto s = db.exec(kCoverage); !s) return fail(s.error());
-  auto cov = db.query_int("SELECT count(*) FROM findings WHERE kind = 'coverage'");
-  if (!cov) return fail(cov.error());
-  stats.coverage = *cov;
-  if (auto s = db.exec("COMMIT"); !s) return db.error("committing the findings");
+  return tx->commit();
+}
+
+}  // namespace
+
+Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules) {
+  HuntStats stats;
+  // Rules on a graph that misses events would miss what is in them: rebuild it first.
+  auto state = graph::graph_state(db);
+  if (!state) return state.error();
+  if (!state->current) {
+    auto rebuilt = rebuild_graph(db);
+    if (!rebuilt) return rebuilt.error();
+    stats.graph_rebuilt = true;
+  }
+  auto forest = load_forest(db);
+  if (!forest) return forest.error();
+  const Forest& f = *forest;
+  stats.processes = static_cast<int64_t>(f.procs.size());
+
+  std::vector<Finding> found;
+  for (size_t i = 0; i < f.procs.size(); ++i) {
+    if (f.procs[i].placeholder) continue;
+    std::map<std::string, size_t> by_action;  // this process's finding per action
+    for (const Rule& rule : rules) {
+      auto d = detect_one(rule, f, i);
+      if (!d) continue;
+      ++stats.by_rule[rule.id];
+      if (auto it = by_action.find(rule.action); it != by_action.end()) {
+        merge_into(found[it->second], std::move(*d));
+        continue;
+      }
+      by_action[rule.action] = found.size();
+      found.push_back(std::move(*d));
+    }
+    for (const auto& [action, k] : by_action) finish_detection(found[k], f.procs[i]);
+  }
+  stats.detections = static_cast<int64_t>(found.size());
+  if (auto s = add_coverage(db, found); !s) return s.error();
+  stats.coverage = static_cast<int64_t>(found.size()) - stats.detections;
+  sort_findings(found);
+  if (auto s = write_findings(db, found); !s) return s.error();
   return stats;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
 // `treeline hunt`: walks the process trees, matches the chain rules, resolves the processes that
-// dump commands name, adds the coverage facts, and writes it all to the findings table.
+// dump commands name, adds the coverage facts, and writes it all to the findings table, ordered
+// by severity and then time (finding ids follow that order).
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "detect/rule.hpp"
@@ -12,9 +14,10 @@ namespace treeline::detect {
 
 struct HuntStats {
   int64_t processes = 0;
-  int64_t detections = 0;
+  int64_t detections = 0;  // findings: one per process and action
   int64_t coverage = 0;
-  std::map<std::string, int64_t> by_rule;
+  bool graph_rebuilt = false;  // the graph was out of date and was rebuilt first
+  std::map<std::string, int64_t> by_rule;  // matches per rule
 };
 
 // Replaces the case's findings with this hunt's.

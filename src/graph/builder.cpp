@@ -225,6 +225,13 @@ class Builder {
     return ok_status();
   }
   Text text_of(store::Stmt& st, int i) { return st.column_is_null(i) ? Text{} : text_.intern(st.column_text(i)); }
+  // Sysmon writes "-" or "?" (and 4688 "-") where it does not know a parent's image: that is
+  // unknown, not an image, so no placeholder is named "-" and no rule matches on it.
+  Text image_of(store::Stmt& st, int i) {
+    if (st.column_is_null(i)) return Text{};
+    std::string v = st.column_text(i);
+    return v == "-" || v == "?" || v.empty() ? Text{} : text_.intern(v);
+  }
 
   store::Db& db_;
   BeforeWrite before_write_;
@@ -298,7 +305,7 @@ Status Builder::load_4688() {
         p.pid = st.column_int(3);
         p.image = text_of(st, 4);
         p.ppid = col_int(st, 6);
-        p.parent_image = text_of(st, 7);
+        p.parent_image = image_of(st, 7);
         auto target_logon = col_int(st, 15);
         // The new process runs as the target account when 4688 v2 names one, else as the creator.
         if (target_logon && *target_logon != 0) {
@@ -370,7 +377,7 @@ Status Builder::load_sysmon() {
           p.image = text_.intern(image);
           p.start = t;
           p.ppid = col_int(st, 8);
-          p.parent_image = text_of(st, 9);
+          p.parent_image = image_of(st, 9);
           // Sysmon writes "DOMAIN\user".
           std::string user = col_text(st, 10);
           auto slash = user.find('\\');

@@ -448,7 +448,11 @@ Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progr
   std::error_code ec;
   auto size = fs::file_size(path, ec);
   if (ec) return fail(fmt::format("{}: cannot read: {}", path, ec.message()));
-  if (size == 0) return fail(fmt::format("{}: empty file", path), true);
+  // A file named .evtx that is not one is a damaged log, never "some other file".
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  const bool named_evtx = ext == ".evtx";
+  if (size == 0) return fail(fmt::format("{}: empty file", path), !named_evtx);
   if (looks_like_archive(path)) {
     size_t before = total.files.size();
     auto s = for_each_member(path, [&](Member& member) { return ingest_member(path, member, total, progress, progress_fn); });
@@ -466,7 +470,7 @@ Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progr
   }
   Kind kind = sniff(head);
   if (kind == Kind::kUnknown)
-    return fail(fmt::format("{}: not an EVTX, JSON or XML event log (no \"ElfFile\" signature, no JSON or XML)", path), true);
+    return fail(fmt::format("{}: not an EVTX, JSON or XML event log (no \"ElfFile\" signature, no JSON or XML)", path), !named_evtx);
   store::SourceInfo info;
   info.path = path;
   info.size = static_cast<int64_t>(size);

@@ -9,6 +9,7 @@
 
 #include "core/text.hpp"
 #include "graph/process_graph.hpp"
+#include "graph/state.hpp"
 #include "store/query.hpp"
 
 namespace treeline::report {
@@ -29,6 +30,7 @@ const char* colour(int rank) {
 }  // namespace
 
 Expected<std::string> graph_dot(store::Db& db, const GraphOptions& o) {
+  if (auto s = graph::require_current_graph(db); !s) return s.error();
   std::string focus = o.process_key;
   if (o.finding_id >= 0) {
     auto f = store::run_query(db, "SELECT process_key FROM findings WHERE finding_id = ?1", {o.finding_id});

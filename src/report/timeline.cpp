@@ -5,6 +5,7 @@
 #include "core/event_catalog.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
+#include "graph/state.hpp"
 
 namespace treeline::report {
 namespace {
@@ -60,6 +61,7 @@ Cell column(store::Stmt& st, int i) {
 
 Expected<size_t> write_timeline(std::ostream& out, store::Db& db, const TimelineOptions& o, Format format,
                                 const TableStyle& style) {
+  if (auto s = graph::require_current_graph(db); !s) return s.error();
   if (!o.process_key.empty()) {
     auto exists = db.prepare("SELECT 1 FROM processes WHERE process_key = ?1");
     if (!exists) return exists.error();

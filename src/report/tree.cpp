@@ -12,6 +12,7 @@
 #include "core/time.hpp"
 #include "core/vocabulary.hpp"
 #include "graph/process_graph.hpp"
+#include "graph/state.hpp"
 #include "store/query.hpp"
 
 namespace treeline::report {
@@ -81,6 +82,7 @@ nlohmann::ordered_json to_json(const Node& n) {
 }  // namespace
 
 Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions& o, Format format) {
+  if (auto s = graph::require_current_graph(db); !s) return s.error();
   std::string sql =
       "SELECT process_key, host, pid, image, command_line, start_ft, start_time, user_name, logon_id, logon_type, "
       "integrity_level, source, parent_key, link_method, link_confidence, link_candidates, orphan_reason, "
@@ -192,18 +194,34 @@ Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions&
 
   size_t shown = 0;
   if (format == Format::kJson) {
-    // Recursion depth is the tree's depth; the graph builder guarantees a forest.
-    std::function<nlohmann::ordered_json(size_t)> build = [&](size_t v) {
-      nlohmann::ordered_json j = to_json(nodes[v]);
-      ++shown;
-      nlohmann::ordered_json kids = nlohmann::ordered_json::array();
-      for (size_t c : kept_children(v)) kids.push_back(build(c));
-      j["children"] = std::move(kids);
-      return j;
+    // Written as it is walked, with an explicit stack: a chain 100,000 processes deep must not
+    // recurse (nor build a document nlohmann would dump recursively). One process per line,
+    // indented by depth up to kMaxIndent levels, so a deep tree stays linear in size.
+    constexpr size_t kMaxIndent = 32;
+    struct Frame {
+      std::vector<size_t> kids;
+      size_t next = 0;
     };
-    nlohmann::ordered_json forest = nlohmann::ordered_json::array();
-    for (size_t r : roots) forest.push_back(build(r));
-    out << forest.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::vector<Frame> stack;
+    stack.push_back({roots, 0});
+    out << "[";
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      if (f.next == f.kids.size()) {
+        stack.pop_back();
+        out << (f.kids.empty() ? "]" : "\n" + std::string(2 * std::min(stack.size(), kMaxIndent), ' ') + "]");
+        if (!stack.empty()) out << "}";
+        continue;
+      }
+      size_t v = f.kids[f.next];
+      out << (f.next++ ? "," : "") << "\n" << std::string(2 * std::min(stack.size(), kMaxIndent), ' ');
+      std::string node = to_json(nodes[v]).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      node.pop_back();  // the closing brace: the children go in first
+      out << node << ",\"children\":[";
+      ++shown;
+      stack.push_back({kept_children(v), 0});
+    }
+    out << "\n";
     return shown;
   }
   if (format == Format::kCsv) {
@@ -228,9 +246,11 @@ Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions&
     write_table(out, t, Format::kCsv);
     return shown;
   }
-  // pstree-style text.
+  // pstree-style text. Past kMaxDrawn levels the branches stop widening and each line says its
+  // depth: the lines of a 100,000-deep chain stay short (and the work linear).
+  constexpr size_t kMaxDrawn = 40;
   std::string last_host;
-  struct Item { size_t v; std::string prefix; bool last; bool root; };
+  struct Item { size_t v; std::string prefix; bool last; bool root; size_t depth = 0; };
   std::vector<Item> stack;
   for (auto it = roots.rbegin(); it != roots.rend(); ++it) stack.push_back({*it, "", true, true});
   while (!stack.empty()) {
@@ -238,15 +258,17 @@ Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions&
     stack.pop_back();
     const Node& n = nodes[item.v];
     if (item.root && n.host != last_host) {
-      out << (last_host.empty() ? "" : "\n") << "== " << n.host << "\n";
+      out << (last_host.empty() ? "" : "\n") << "== " << n.host << "  (times UTC)\n";
       last_host = n.host;
     }
     std::string branch = item.root ? "" : (item.last ? "└─ " : "├─ ");
-    out << cut_end(item.prefix + branch + describe(n), o.width) << "\n";
+    std::string deep = item.depth > kMaxDrawn ? fmt::format("[depth {}] ", item.depth) : "";
+    out << cut_end(item.prefix + branch + deep + describe(n), o.width) << "\n";
     ++shown;
-    std::string child_prefix = item.root ? "" : item.prefix + (item.last ? "   " : "│  ");
+    std::string child_prefix = item.root ? "" : item.depth >= kMaxDrawn ? item.prefix : item.prefix + (item.last ? "   " : "│  ");
     auto kids = kept_children(item.v);
-    for (size_t k = kids.size(); k-- > 0;) stack.push_back({kids[k], child_prefix, k + 1 == kids.size(), false});
+    for (size_t k = kids.size(); k-- > 0;)
+      stack.push_back({kids[k], child_prefix, k + 1 == kids.size(), false, item.depth + 1});
   }
   return shown;
 }

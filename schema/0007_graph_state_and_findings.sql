@@ -21,3 +21,16 @@ CREATE INDEX processes_by_sysmon_event ON processes (sysmon_event_pk);
 CREATE INDEX processes_by_exit_event ON processes (exit_event_pk);
 -- The timeline reads events in time order; ties on one instant are all that is left to sort.
 CREATE INDEX events_by_time ON events (time);
+
+-- One finding per process and action: every rule that matched it, highest severity first
+-- (rule_id is the first of them).
+ALTER TABLE findings ADD COLUMN rule_ids TEXT;
+DROP VIEW findings_v;
+CREATE VIEW findings_v AS
+SELECT f.finding_id, f.kind, f.rule_id, f.title, f.severity, f.action, f.attack, f.log_id, f.host,
+       CASE WHEN f.time IS NOT NULL THEN
+         strftime('%Y-%m-%dT%H:%M:%S', (f.time - 116444736000000000) / 10000000, 'unixepoch')
+         || printf('.%07dZ', (f.time - 116444736000000000) % 10000000) END AS time_utc,
+       f.time AS time_ft, f.process_key, p.pid, p.image, p.command_line, f.chain, f.matched, f.detail,
+       f.target_key, f.user_name, f.logon_type, f.ip_address, coalesce(f.rule_ids, f.rule_id) AS rule_ids
+FROM findings f LEFT JOIN processes p ON p.process_key = f.process_key;

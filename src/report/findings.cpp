@@ -1,0 +1,118 @@
+#include "report/findings.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "core/text.hpp"
+#include "core/vocabulary.hpp"
+
+namespace treeline::report {
+namespace {
+
+// "System(4) > smss.exe(284) > … > cmd.exe(316)": the path from the root to the process, one
+// indexed lookup per level. A table shows the nearest four, so the flagged process is never the
+// part that is cut.
+class Ancestry {
+ public:
+  explicit Ancestry(store::Db& db) : db_(db) {}
+  Expected<std::string> of(const std::string& key, size_t keep) {
+    if (!up_) {
+      auto st = db_.prepare(
+          "SELECT e.parent_key, p.image, p.pid FROM processes p LEFT JOIN process_edges e ON e.child_key = p.process_key "
+          "WHERE p.process_key = ?1");
+      if (!st) return st.error();
+      up_ = std::move(*st);
+    }
+    std::vector<std::string> parts;
+    for (std::string k = key; !k.empty() && parts.size() < 64;) {
+      up_.reset();
+      up_.bind(1, std::string_view(k));
+      if (up_.step() != SQLITE_ROW) break;
+      std::string image = up_.column_is_null(1) ? "" : up_.column_text(1);
+      parts.push_back(fmt::format("{}({})", image.empty() ? "?" : std::string(base_name(image)), up_.column_int(2)));
+      k = up_.column_is_null(0) ? "" : up_.column_text(0);
+    }
+    std::string s = parts.size() > keep ? "… > " : "";
+    for (size_t i = std::min(keep, parts.size()); i-- > 0;) s += parts[i] + (i ? " > " : "");
+    return s;
+  }
+
+ private:
+  store::Db& db_;
+  store::Stmt up_;
+};
+
+Cell column(store::Stmt& st, int i) {
+  switch (sqlite3_column_type(st.get(), i)) {
+    case SQLITE_INTEGER: return st.column_int(i);
+    case SQLITE_NULL: return Cell{};
+    default: return st.column_text(i);
+  }
+}
+
+nlohmann::ordered_json as_json(const Cell& c) {
+  if (auto* n = std::get_if<int64_t>(&c)) return *n;
+  if (auto* s = std::get_if<std::string>(&c)) return *s;
+  return nullptr;
+}
+
+}  // namespace
+
+Expected<size_t> write_findings(std::ostream& out, store::Db& db, Format format, const FindingsOptions& o) {
+  auto st = db.prepare(
+      "SELECT finding_id, kind, severity, time_utc, host, action, attack, rule_id, title, pid, image, command_line, "
+      "user_name, logon_type, ip_address, detail, process_key, target_key, chain, matched, rule_ids "
+      "FROM findings_v ORDER BY finding_id");
+  if (!st) return st.error();
+  const std::vector<std::string> kColumns = {
+      "finding_id", "kind", "severity", "time_utc", "host", "action", "attack", "rule_id", "title", "pid", "image",
+      "command_line", "user_name", "logon_type", "ip_address", "detail", "process_key", "target_key", "chain",
+      "matched", "rule_ids", "ancestry"};
+  std::optional<RowWriter> w;
+  if (format == Format::kTable)
+    w.emplace(out, std::vector<std::string>{"id", "severity", "time_utc", "host", "title", "action", "attack",
+                                            "ancestry", "user", "detail"},
+              format, o.style);
+  else if (format == Format::kCsv)
+    w.emplace(out, kColumns, format, o.style);
+  Ancestry ancestry(db);
+  size_t n = 0;
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    if (severity_rank(st->column_text(2)) < severity_rank(o.min_severity)) continue;
+    std::vector<Cell> r;
+    for (int i = 0; i < 21; ++i) r.push_back(column(*st, i));
+    std::string key = cell_text(r[16]);
+    size_t keep = format == Format::kTable && !o.full ? 4 : 64;
+    auto path = key.empty() ? Expected<std::string>(std::string()) : ancestry.of(key, keep);
+    if (!path) return path.error();
+    r.push_back(*path);
+    if (format == Format::kTable) {
+      w->row({r[0], r[2], r[3], r[4], r[8], r[5], r[6], r[21], r[12], r[15]});
+    } else if (format == Format::kCsv) {
+      w->row(r);
+    } else {
+      nlohmann::ordered_json j;
+      for (size_t i = 0; i < kColumns.size(); ++i) j[kColumns[i]] = as_json(r[i]);
+      // chain and matched are JSON in the case: nested here, not strings holding JSON.
+      for (const char* k : {"chain", "matched"})
+        if (j[k].is_string()) j[k] = nlohmann::ordered_json::parse(j[k].get<std::string>(), nullptr, false);
+      auto ids = cell_text(r[20]);
+      j["rule_ids"] = nlohmann::ordered_json::array();
+      for (size_t p = 0; !ids.empty() && p <= ids.size();) {
+        size_t c = ids.find(',', p);
+        j["rule_ids"].push_back(ids.substr(p, c == std::string::npos ? std::string::npos : c - p));
+        p = c == std::string::npos ? ids.size() + 1 : c + 1;
+      }
+      out << (n ? ",\n  " : "[\n  ") << j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    ++n;
+  }
+  if (rc != SQLITE_DONE) return db.error("reading the findings");
+  if (w) w->finish();
+  else out << (n ? "\n]\n" : "[]\n");
+  return n;
+}
+
+}  // namespace treeline::report
