@@ -55,7 +55,8 @@ static std::string slurp(const fs::path& p) {
 
 RunResult run_shell(const std::string& command) {
   TempDir io;
-  std::string full = fmt::format("{} </dev/null >{} 2>{}", command, shell_quote(io.file("out")), shell_quote(io.file("err")));
+  // Braces: the redirections apply to the whole command, not to the last stage of a pipeline.
+  std::string full = fmt::format("{{ {}\n}} </dev/null >{} 2>{}", command, shell_quote(io.file("out")), shell_quote(io.file("err")));
   int status = std::system(full.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
