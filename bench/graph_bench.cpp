@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     getrusage(RUSAGE_SELF, &ru);
     double n = static_cast<double>(stats->processes);
     fmt::print("processes {:>9}  build {:7.2f} s  {:8.0f} processes/s  ns per n*log2(n) {:6.1f}  peak RSS {:6.0f} MB\n",
-               stats->processes, secs, n / secs, secs * 1e9 / (n * std::log2(n)), ru.ru_maxrss / 1024.0);
+               stats->processes, secs, static_cast<double>(n) / secs, secs * 1e9 / (static_cast<double>(n) * std::log2(static_cast<double>(n))), static_cast<double>(ru.ru_maxrss) / 1024.0);
     return 0;
   }
   const int64_t n = std::atoll(argv[2]);

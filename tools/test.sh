@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/deps.sh
-bash tools/build.sh
+# CI builds with warnings as errors.
+bash tools/build.sh -DTREELINE_WERROR=ON
 cd build
 ctest -j2 --output-on-failure

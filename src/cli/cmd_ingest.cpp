@@ -62,7 +62,7 @@ void print_summary(const IngestArgs& a, const ingest::IngestReport& report, size
   fmt::print("Ingested {} file(s) into {} in {:.2f} s: {} read, {} new, {} skipped ({:.0f} records/s). "
              "{} already in the case, {} failed{}{}.\n",
              report.files.size() - already - report.files_failed(), a.case_path, secs, report.records_read(),
-             report.records_added(), report.records_skipped(), secs > 0 ? report.records_read() / secs : 0.0, already,
+             report.records_added(), report.records_skipped(), secs > 0 ? static_cast<double>(report.records_read()) / secs : 0.0, already,
              report.files_failed(),
              report.ignored_files + report.ignored.size()
                  ? fmt::format(", {} non-log file(s) ignored", report.ignored_files + report.ignored.size())

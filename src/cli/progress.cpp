@@ -20,7 +20,7 @@ void ProgressBar::update(size_t files_done, size_t files_total, int64_t records,
   if (drawn_ && now - last_ < std::chrono::milliseconds(100) && files_done < files_total) return;
   last_ = now;
   double secs = std::chrono::duration<double>(now - start_).count();
-  double rate = secs > 0 ? records / secs : 0;
+  double rate = secs > 0 ? static_cast<double>(records) / secs : 0;
   struct winsize ws {};
   int cols = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20 ? ws.ws_col : 80;
   int bar_w = 20;

@@ -125,9 +125,9 @@ Rule rule_from(const YAML::Node& root, const std::string& file) {
     for (const auto& kv : t) {
       std::string key = kv.first.as<std::string>();
       auto re = [&](const YAML::Node& v) {
-        auto r = Regex::compile(v.as<std::string>(), {.case_insensitive = true});
-        if (!r) bad(v, r.error().message);
-        return std::move(*r);
+        auto compiled = Regex::compile(v.as<std::string>(), {.case_insensitive = true});
+        if (!compiled) bad(v, compiled.error().message);
+        return std::move(*compiled);
       };
       if (key == "pid") ts.pid = re(kv.second);
       else if (key == "name") ts.name = re(kv.second);

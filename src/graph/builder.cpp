@@ -584,7 +584,7 @@ int32_t Builder::synthetic_session(const Proc& p, const char* kind) {
 }
 
 Status Builder::load_sessions() {
-  auto s = each_row(
+  auto loaded = each_row(
       "SELECT e.event_pk, h.short_name, e.time, l.target_logon_id, l.logon_type, l.target_user_sid, "
       "l.target_user_name, l.target_domain_name, l.ip_address, l.ip_port, l.workstation_name, "
       "l.authentication_package_name, l.logon_process_name, l.elevated_token, l.target_linked_logon_id "
@@ -610,12 +610,12 @@ Status Builder::load_sessions() {
         s.linked = col_int(st, 14);
         sessions_.push_back(s);
       });
-  if (!s) return s;
+  if (!loaded) return loaded;
   for (size_t i = 0; i < sessions_.size(); ++i)
     sessions_by_id_[HostId{sessions_[i].host.id, sessions_[i].logon_id}].push_back(static_cast<uint32_t>(i));
 
   // 4672: special privileges, logged beside its 4624.
-  s = each_row(
+  loaded = each_row(
       "SELECT h.short_name, e.time, sl.subject_logon_id FROM sec_special_logon sl JOIN events e USING (event_pk) "
       "JOIN hosts h USING (host_id) WHERE sl.subject_logon_id IS NOT NULL",
       [&](store::Stmt& st) {
@@ -624,16 +624,16 @@ Status Builder::load_sessions() {
             i && std::llabs(*sessions_[*i].start - t) <= kSpecialWindow)
           sessions_[*i].special = true;
       });
-  if (!s) return s;
+  if (!loaded) return loaded;
   // 4634/4647 end the session.
-  s = each_row(
+  loaded = each_row(
       "SELECT h.short_name, e.time, lo.target_logon_id FROM sec_logoff lo JOIN events e USING (event_pk) "
       "JOIN hosts h USING (host_id) WHERE lo.target_logon_id IS NOT NULL ORDER BY e.time",
       [&](store::Stmt& st) {
         int64_t t = st.column_int(1);
         if (auto i = find_session(text_of(st, 0), st.column_int(2), t, 0); i && !sessions_[*i].end) sessions_[*i].end = t;
       });
-  if (!s) return s;
+  if (!loaded) return loaded;
   // Split UAC tokens: each half names the other in TargetLinkedLogonId.
   for (auto& sess : sessions_) {
     if (!sess.linked || *sess.linked == 0) continue;

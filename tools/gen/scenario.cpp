@@ -588,7 +588,7 @@ GenerateResult generate_bulk(size_t events, const std::string& out_path, uint32_
   };
   while (r.records < events) {
     t += 200'000 + rng() % 400'000;  // 20-60 ms apart
-    unsigned roll = rng() % 100;
+    auto roll = static_cast<unsigned>(rng() % 100);
     if (roll < 12 || live.size() < 3) {
       int64_t pid;
       if (released.size() > 16) { pid = released.front(); released.pop_front(); }
