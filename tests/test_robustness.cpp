@@ -248,7 +248,7 @@ TEST_CASE("SIGINT during an ingest rolls back the current file, keeps the commit
   CHECK(scalar(db, "SELECT count(*) FROM events") == 150001);
 }
 
-TEST_CASE("A folder walk ignores files that are no event logs; named, they still fail", "[robustness][walk]") {
+TEST_CASE("A folder walk ignores files that are no event logs, which fail when named", "[robustness][walk]") {
   TempDir dir;
   fs::create_directories(dir.path() / "triage" / ".vscode");
   {
