@@ -191,7 +191,9 @@ with zipfile.ZipFile(sys.argv[1]) as f:
         for line in f.open(name):
             j = json.loads(line)
             if j['Channel'].lower() == 'security': sec.write(line.decode())
-            elif j['Channel'].lower() == 'microsoft-windows-sysmon/operational': sysm.write(line.decode())
+            # The truth is Sysmon 1 (process create) alone: the other Sysmon lines are not read.
+            elif j['Channel'].lower() == 'microsoft-windows-sysmon/operational' and str(j.get('EventID')) == '1':
+                sysm.write(line.decode())
 )py";
   const char* judge = R"py(
 import sqlite3, sys

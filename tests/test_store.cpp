@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <sqlite3.h>
 
 #include "core/time.hpp"
 #include "store/case_db.hpp"
@@ -173,4 +174,52 @@ TEST_CASE("Indexes dropped for a bulk load come back as the schema defines them"
   CHECK(dropped.size() + 6 == before.size());
   REQUIRE(store::create_bulk_indexes(*db).ok());
   CHECK(indexes() == before);
+}
+
+TEST_CASE("A transaction left without commit rolls back and restores foreign keys", "[store][transaction]") {
+  test::TempDir dir;
+  auto db = store::open_case_for_write(dir.file("case.db"));
+  REQUIRE(db.ok());
+  REQUIRE(db->exec("PRAGMA foreign_keys = ON").ok());
+  {
+    auto tx = store::Transaction::begin(*db, {.foreign_keys_off = true}, "a test");
+    REQUIRE(tx.ok());
+    CHECK(*db->query_int("PRAGMA foreign_keys") == 0);
+    REQUIRE(db->exec("INSERT INTO hosts (computer, short_name) VALUES ('x', 'x')").ok());
+    // A second writer cannot start while this one holds the lock, and says why.
+    auto other = store::open_case_for_write(dir.file("case.db"));
+    REQUIRE(other.ok());
+    sqlite3_busy_timeout(other->get(), 10);
+    auto blocked = store::Transaction::begin(*other, "a second writer");
+    REQUIRE_FALSE(blocked.ok());
+    CHECK(blocked.error().code == ErrorCode::kLocked);
+  }  // no commit
+  CHECK(*db->query_int("SELECT count(*) FROM hosts") == 0);
+  CHECK(*db->query_int("PRAGMA foreign_keys") == 1);
+  CHECK(sqlite3_get_autocommit(db->get()) == 1);
+  {
+    auto tx = store::Transaction::begin(*db, "a test");
+    REQUIRE(tx.ok());
+    REQUIRE(db->exec("INSERT INTO hosts (computer, short_name) VALUES ('y', 'y')").ok());
+    REQUIRE(tx->commit().ok());
+    CHECK_FALSE(tx->active());
+  }
+  CHECK(*db->query_int("SELECT count(*) FROM hosts") == 1);
+}
+
+TEST_CASE("A failed bind makes the statement fail instead of running without the value", "[store][bind]") {
+  test::TempDir dir;
+  auto db = store::open_case_for_write(dir.file("case.db"));
+  REQUIRE(db.ok());
+  auto st = db->prepare("INSERT INTO hosts (computer, short_name) VALUES (?1, ?2)");
+  REQUIRE(st.ok());
+  st->bind(1, std::string_view("h"));
+  st->bind(2, std::string_view("h"));
+  st->bind(3, std::string_view("no such parameter"));
+  CHECK(st->step() == SQLITE_RANGE);
+  CHECK(*db->query_int("SELECT count(*) FROM hosts") == 0);
+  st->reset();
+  st->bind(1, std::string_view("h"));
+  st->bind(2, std::string_view("h"));
+  CHECK(st->step() == SQLITE_DONE);
 }

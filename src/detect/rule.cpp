@@ -187,13 +187,17 @@ Expected<std::vector<Rule>> load_rules(const std::string& extra_dir) {
     if (!std::filesystem::is_directory(extra_dir, ec))
       return Error{ErrorCode::kUsage, fmt::format("{}: not a folder of rules", extra_dir)};
     std::vector<std::filesystem::path> files;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(extra_dir))
-      if (e.is_regular_file() && (e.path().extension() == ".yml" || e.path().extension() == ".yaml")) files.push_back(e.path());
+    std::filesystem::recursive_directory_iterator it(extra_dir, ec), end;
+    for (; !ec && it != end; it.increment(ec))
+      if (it->is_regular_file(ec) && (it->path().extension() == ".yml" || it->path().extension() == ".yaml"))
+        files.push_back(it->path());
+    if (ec) return Error{ErrorCode::kIo, fmt::format("{}: cannot list the rules folder: {}", extra_dir, ec.message())};
     std::sort(files.begin(), files.end());
     for (const auto& f : files) {
       std::ifstream in(f);
       std::stringstream ss;
       ss << in.rdbuf();
+      if (!in) return Error{ErrorCode::kIo, fmt::format("{}: cannot read", f.string())};
       auto r = parse_rule(ss.str(), f.string());
       if (!r) return r.error();
       rules.push_back(std::move(r.value()));

@@ -286,7 +286,10 @@ int Builder::boot_of(Text host, int64_t t) const {
 
 std::optional<int64_t> Builder::boot_start(Text host, int boot) const {
   if (boot == 0) return std::nullopt;
-  return hosts_.at(host.id).boundaries.at(boot - 1);
+  // A boot number comes from boot_of over the same boundaries, so it is in range.
+  auto it = hosts_.find(host.id);
+  if (it == hosts_.end() || boot < 1 || static_cast<size_t>(boot) > it->second.boundaries.size()) return std::nullopt;
+  return it->second.boundaries[static_cast<size_t>(boot - 1)];
 }
 
 Status Builder::load_4688() {

@@ -364,7 +364,9 @@ Status Ingester::ingest_member(const std::string& container, Member& member, Ing
   pending_size_.reset();
   if (whole) {
     info.size = static_cast<int64_t>(bytes.size());
-    info.sha256 = sha256_bytes(bytes);
+    auto sha = sha256_bytes(bytes);
+    if (!sha) return sha.error();
+    info.sha256 = std::move(*sha);
     if (kind == Kind::kEvtx) {
       if (auto s = ingest_evtx(info, &bytes, nullptr, rep, total, progress, progress_fn); !s) return s;
       total.files.push_back(std::move(rep));
@@ -383,7 +385,9 @@ Status Ingester::ingest_member(const std::string& container, Member& member, Ing
   // hash and size are stored when the member ends (a copy already in the case is then rolled
   // back, as for a plain file hashed while read).
   info.size = static_cast<int64_t>(member.size().value_or(0));
-  Sha256 sha;
+  auto hasher = Sha256::create();
+  if (!hasher) return hasher.error();
+  Sha256& sha = *hasher;
   sha.update(bytes.data(), bytes.size());
   size_t prefix = 0;
   StreamFn stream = [&](uint8_t* buf, size_t n) -> Expected<size_t> {

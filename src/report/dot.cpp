@@ -55,7 +55,9 @@ Expected<std::string> graph_dot(store::Db& db, const GraphOptions& o) {
   graph::ProcessGraph all(rows->rows.size());
   for (size_t i = 0; i < rows->rows.size(); ++i)
     if (auto p = index.find(text(rows->rows[i][1])); p != index.end()) all.add_link(p->second, i);
-  size_t f = index.at(focus);
+  auto found = index.find(focus);
+  if (found == index.end()) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", focus)};
+  size_t f = found->second;
   // The focus, its ancestors and its descendants.
   std::vector<size_t> keep = {f};
   for (size_t a : all.ancestors(f)) keep.push_back(a);

@@ -70,7 +70,7 @@ Expected<Db> open_case_for_write(const std::string& path) {
   auto db = Db::open(path, Db::Mode::kCreate);
   if (!db) return db.error();
   if (sqlite3_db_readonly(db->get(), "main") == 1)
-    return Error{ErrorCode::kReadOnly, fmt::format("{}: case database is read-only; cannot ingest into it", path)};
+    return Error{ErrorCode::kReadOnly, fmt::format("{}: case database is read-only; treeline cannot write to it", path)};
   if (auto s = check_identity(*db, true); !s) return s.error();
   auto ver = db->query_int("PRAGMA user_version");
   if (!ver) return ver.error();

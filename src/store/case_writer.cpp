@@ -152,8 +152,10 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   if (auto s = prepare_into(db_, select_provider_, "SELECT provider_id FROM providers WHERE name = ?"); !s) return s.error();
   if (auto s = prepare_into(db_, insert_provider_, "INSERT INTO providers (name) VALUES (?)"); !s) return s.error();
   if (auto s = prepare_into(db_, insert_event_,
-                            "INSERT OR IGNORE INTO events (source_id, record_id, recovered, host_id, channel_id, "
-                            "provider_id, event_id, version, time, file_record, source_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                            // Only the record-identity conflict is a duplicate; any other constraint fails loudly.
+                            "INSERT INTO events (source_id, record_id, recovered, host_id, channel_id, "
+                            "provider_id, event_id, version, time, file_record, source_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                            "ON CONFLICT (host_id, channel_id, record_id, time) DO NOTHING");
       !s)
     return s.error();
 

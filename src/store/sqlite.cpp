@@ -48,7 +48,7 @@ Error Db::error(std::string_view doing) const {
                  fmt::format("{}: case database is locked by another process ({})", path_, doing)};
   if (rc == SQLITE_READONLY)
     return Error{ErrorCode::kReadOnly,
-                 fmt::format("{}: case database is read-only; cannot {} ({})", path_, doing, msg)};
+                 fmt::format("{}: case database is read-only ({}: {})", path_, doing, msg)};
   if (rc == SQLITE_NOTADB)
     return Error{ErrorCode::kSchema, fmt::format("{}: not an SQLite database", path_)};
   return Error{ErrorCode::kDatabase, fmt::format("{}: {}: {}", path_, doing, msg)};

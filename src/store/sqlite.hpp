@@ -16,11 +16,12 @@ class Stmt {
  public:
   Stmt() = default;
   explicit Stmt(sqlite3_stmt* s) : s_(s) {}
-  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Stmt(Stmt&& o) noexcept : s_(std::exchange(o.s_, nullptr)), bind_rc_(o.bind_rc_) {}
   Stmt& operator=(Stmt&& o) noexcept {
     if (this != &o) {
       sqlite3_finalize(s_);
       s_ = std::exchange(o.s_, nullptr);
+      bind_rc_ = o.bind_rc_;
     }
     return *this;
   }
@@ -31,23 +32,26 @@ class Stmt {
   sqlite3_stmt* get() const { return s_; }
   explicit operator bool() const { return s_ != nullptr; }
 
-  void bind_null(int i) { sqlite3_bind_null(s_, i); }
-  void bind(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
+  // A failed bind (an index out of range, text over SQLite's limit) is remembered, and the next
+  // step() returns its code instead of running the statement with a value missing.
+  void bind_null(int i) { note(sqlite3_bind_null(s_, i)); }
+  void bind(int i, int64_t v) { note(sqlite3_bind_int64(s_, i, v)); }
   void bind(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    note(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   }
   void bind(int i, const TypedValue& v);
   // Text that outlives the next step() (the caller's record): SQLite need not copy it.
   void bind_static(int i, std::string_view v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    note(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));
   }
   void bind_static(int i, const TypedValue& v) {
     if (auto* t = std::get_if<std::string>(&v)) bind_static(i, std::string_view(*t));
     else bind(i, v);
   }
   // SQLITE_ROW, SQLITE_DONE or an error code.
-  int step() { return sqlite3_step(s_); }
+  int step() { return bind_rc_ != SQLITE_OK ? bind_rc_ : sqlite3_step(s_); }
   void reset() {
+    bind_rc_ = SQLITE_OK;
     sqlite3_reset(s_);
     sqlite3_clear_bindings(s_);
   }
@@ -59,7 +63,11 @@ class Stmt {
   bool column_is_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
 
  private:
+  void note(int rc) {
+    if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
+  }
   sqlite3_stmt* s_ = nullptr;
+  int bind_rc_ = SQLITE_OK;
 };
 
 class Db {
