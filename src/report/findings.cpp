@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/text.hpp"
+#include "store/query.hpp"
 #include "core/vocabulary.hpp"
 
 namespace treeline::report {
@@ -43,13 +44,6 @@ class Ancestry {
   store::Stmt up_;
 };
 
-Cell column(store::Stmt& st, int i) {
-  switch (sqlite3_column_type(st.get(), i)) {
-    case SQLITE_INTEGER: return st.column_int(i);
-    case SQLITE_NULL: return Cell{};
-    default: return st.column_text(i);
-  }
-}
 
 nlohmann::ordered_json as_json(const Cell& c) {
   if (auto* n = std::get_if<int64_t>(&c)) return *n;
@@ -82,7 +76,7 @@ Expected<size_t> write_findings(std::ostream& out, store::Db& db, Format format,
   while ((rc = st->step()) == SQLITE_ROW) {
     if (severity_rank(st->column_text(2)) < severity_rank(o.min_severity)) continue;
     std::vector<Cell> r;
-    for (int i = 0; i < 21; ++i) r.push_back(column(*st, i));
+    for (int i = 0; i < 21; ++i) r.push_back(store::column_cell(*st, i));
     std::string key = cell_text(r[16]);
     size_t keep = format == Format::kTable && !o.full ? 4 : 64;
     auto path = key.empty() ? Expected<std::string>(std::string()) : ancestry.of(key, keep);

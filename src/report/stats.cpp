@@ -19,9 +19,15 @@ constexpr SectionSql kSections[] = {
      "sum(records_skipped) AS skipped, "
      "(SELECT count(*) FROM ingest_issues WHERE severity = 'warning') AS warnings FROM sources"},
     {"Hosts",
-     "SELECT h.short_name AS host, group_concat(DISTINCT h.computer) AS computer_names, count(*) AS events, "
-     "min(v.time_utc) AS first_utc, max(v.time_utc) AS last_utc "
-     "FROM events_v v JOIN hosts h ON h.computer = v.host GROUP BY h.short_name ORDER BY h.short_name"},
+     // The integers are aggregated, and only each host's first and last are formatted.
+     "SELECT host, computer_names, events, "
+     "strftime('%Y-%m-%dT%H:%M:%S', (first_ft - 116444736000000000) / 10000000, 'unixepoch') "
+     "  || printf('.%07dZ', (first_ft - 116444736000000000) % 10000000) AS first_utc, "
+     "strftime('%Y-%m-%dT%H:%M:%S', (last_ft - 116444736000000000) / 10000000, 'unixepoch') "
+     "  || printf('.%07dZ', (last_ft - 116444736000000000) % 10000000) AS last_utc "
+     "FROM (SELECT h.short_name AS host, group_concat(DISTINCT h.computer) AS computer_names, count(*) AS events, "
+     "      min(e.time) AS first_ft, max(e.time) AS last_ft "
+     "      FROM events e JOIN hosts h ON h.host_id = e.host_id GROUP BY h.short_name) ORDER BY host"},
     {"Process auditing coverage (Security 4688)",
      "SELECT h.short_name AS host, count(pc.event_pk) AS records_4688, "
      "round(100.0 * sum(coalesce(pc.command_line, '') <> '') / nullif(count(pc.event_pk), 0), 1) AS command_line_pct, "

@@ -4,6 +4,7 @@
 
 #include "core/event_catalog.hpp"
 #include "core/text.hpp"
+#include "store/query.hpp"
 #include "core/time.hpp"
 #include "graph/state.hpp"
 
@@ -49,13 +50,6 @@ WHERE (?1 = '' OR h.short_name = ?1)
 ORDER BY e.time, h.short_name, c.name, e.record_id, e.event_pk
 )sql";
 
-Cell column(store::Stmt& st, int i) {
-  switch (sqlite3_column_type(st.get(), i)) {
-    case SQLITE_INTEGER: return st.column_int(i);
-    case SQLITE_NULL: return Cell{};
-    default: return st.column_text(i);
-  }
-}
 
 }  // namespace
 
@@ -92,12 +86,12 @@ Expected<size_t> write_timeline(std::ostream& out, store::Db& db, const Timeline
     row[2] = event_id;
     row[3] = spec ? Cell{std::string(spec->action)} : Cell{};
     row[4] = std::move(channel);
-    for (int i = 6; i <= 12; ++i) row[static_cast<size_t>(i - 1)] = column(*st, i);
-    row[12] = column(*st, 13);
+    for (int i = 6; i <= 12; ++i) row[static_cast<size_t>(i - 1)] = store::column_cell(*st, i);
+    row[12] = store::column_cell(*st, 13);
     row[13] = st->column_is_null(14) ? Cell{} : Cell{fmt::format("0x{:x}", st->column_int(14))};
-    row[14] = column(*st, 15);
-    row[15] = column(*st, 16);
-    row[16] = column(*st, 17);
+    row[14] = store::column_cell(*st, 15);
+    row[15] = store::column_cell(*st, 16);
+    row[16] = store::column_cell(*st, 17);
     row[17] = st->column_text(5);
     row[18] = st->column_int(4);
     w.row(row);

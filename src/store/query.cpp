@@ -4,6 +4,22 @@
 
 namespace treeline::store {
 
+Cell column_cell(Stmt& st, int i) {
+  switch (sqlite3_column_type(st.get(), i)) {
+    case SQLITE_INTEGER: return st.column_int(i);
+    case SQLITE_FLOAT: return sqlite3_column_double(st.get(), i);
+    case SQLITE_NULL: return Cell{};
+    case SQLITE_BLOB: {
+      auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(st.get(), i));
+      int len = sqlite3_column_bytes(st.get(), i);
+      std::string hex;
+      for (int k = 0; k < len; ++k) hex += fmt::format("{:02x}", b[k]);
+      return hex;
+    }
+    default: return st.column_text(i);
+  }
+}
+
 Expected<Table> run_query(Db& db, std::string_view sql, const std::vector<Cell>& params) {
   sqlite3_stmt* raw = nullptr;
   const char* tail = nullptr;
@@ -34,23 +50,8 @@ Expected<Table> run_query(Db& db, std::string_view sql, const std::vector<Cell>&
   for (int i = 0; i < n; ++i) t.columns.emplace_back(sqlite3_column_name(st.get(), i));
   int rc;
   while ((rc = st.step()) == SQLITE_ROW) {
-    std::vector<Cell> row(n);
-    for (int i = 0; i < n; ++i) {
-      switch (sqlite3_column_type(st.get(), i)) {
-        case SQLITE_INTEGER: row[i] = st.column_int(i); break;
-        case SQLITE_FLOAT: row[i] = sqlite3_column_double(st.get(), i); break;
-        case SQLITE_NULL: break;
-        case SQLITE_BLOB: {
-          auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(st.get(), i));
-          int len = sqlite3_column_bytes(st.get(), i);
-          std::string hex;
-          for (int k = 0; k < len; ++k) hex += fmt::format("{:02x}", b[k]);
-          row[i] = std::move(hex);
-          break;
-        }
-        default: row[i] = st.column_text(i);
-      }
-    }
+    std::vector<Cell> row(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) row[static_cast<size_t>(i)] = column_cell(st, i);
     t.rows.push_back(std::move(row));
   }
   if (rc != SQLITE_DONE) return db.error("running the query");
