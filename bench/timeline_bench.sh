@@ -19,7 +19,11 @@ run() {  # name, command...
   local name=$1; shift
   /usr/bin/time -f "%e %M" -o "$OUT/time.txt" "$@" >/dev/null 2>&1
   read -r secs kb < "$OUT/time.txt"
-  python3 -c "import sys; s=float('$secs'); print(f'{sys.argv[1]:<28} {s:7.2f} s  {$RECORDS/s:>10,.0f} rows/s  peak {int('$kb')//1024} MB')" "$name"
+  python3 - "$name" "$secs" "$kb" "$RECORDS" <<'PY'
+import sys
+name, secs, kb, rows = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+print(f"{name:<28} {secs:7.2f} s  {rows / secs:>10,.0f} rows/s  peak {kb // 1024} MB")
+PY
 }
 run "treeline timeline -o CSV" build/src/cli/treeline timeline "$CASE" -o "$OUT/timeline.csv"
 run "python sqlite3 events_v CSV" python3 -c "
