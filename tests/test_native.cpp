@@ -40,7 +40,11 @@ Rows read_with(const std::string& path, bool native, bool* ok) {
     return ok_status();
   };
   auto on_issue = [](const ingest::ReadIssue&) { return ok_status(); };
-  Expected<ingest::ReadStats> s = native ? ingest::read_evtx_native(path, on_record, on_issue)
+  // The native side decodes on two threads, as `ingest` does: the pool must deliver the same rows
+  // in file order (and, under TREELINE_SANITIZE=thread, without a race).
+  ingest::NativeOptions options;
+  options.threads = 2;
+  Expected<ingest::ReadStats> s = native ? ingest::read_evtx_native(path, on_record, on_issue, options)
                                          : ingest::read_evtx_libevtx(path, on_record, on_issue);
   *ok = s.ok();
   return rows;
