@@ -41,7 +41,7 @@ int run_query(const QueryArgs& a) {
   // Evidence is never changed by a query: the case is opened read-only.
   auto db = unwrap(store::open_case_read_only(a.case_path));
   auto table = unwrap(store::run_query(db, sql));
-  report::write_table(std::cout, table, format, {a.full ? size_t{0} : size_t{80}});
+  report::write_table(std::cout, table, format, {a.full ? size_t{0} : size_t{80}, a.full ? 0 : report::terminal_width()});
   return kExitOk;
 }
 
@@ -54,7 +54,7 @@ void register_query(CLI::App& app) {
   sub->add_option("SQL", args->sql, "One SQL statement");
   sub->add_option("-n,--named", args->named, "Run a named query from queries/");
   sub->add_flag("-l,--list", args->list, "List the named queries");
-  sub->add_flag("--full", args->full, "Do not cut long cells in table output");
+  sub->add_flag("--wide,--full", args->full, "Do not cut long cells, nor fit the terminal");
   add_format_option(*sub, args->format);
   sub->callback([args] { exit_code() = run_query(*args); });
 }

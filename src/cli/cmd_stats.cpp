@@ -23,7 +23,7 @@ int run_stats(const StatsArgs& a) {
     std::cout << "{";
     for (size_t i = 0; i < sections.size(); ++i) {
       std::cout << (i ? ",\n" : "\n") << "\"" << sections[i].title << "\":\n";
-      report::write_table(std::cout, sections[i].table, format);
+      report::write_table(std::cout, sections[i].table, format, {80, report::terminal_width()});
     }
     std::cout << "}\n";
     return kExitOk;

@@ -15,6 +15,7 @@ namespace {
 
 struct TimelineArgs {
   std::string case_path, out, host, from, to, logon, process, format;
+  bool wide = false;
 };
 
 int run_timeline(const TimelineArgs& a) {
@@ -34,7 +35,7 @@ int run_timeline(const TimelineArgs& a) {
     if (!o.logon_id) throw CliError(kExitUsage, fmt::format("--logon: '{}' is not a LogonId", a.logon));
   }
   auto db = unwrap(store::open_case_read_only(a.case_path));
-  report::TableStyle style{0, report::terminal_width()};
+  report::TableStyle style{a.wide ? size_t{0} : size_t{80}, a.wide ? 0 : report::terminal_width()};
   if (a.out.empty() || a.out == "-") {
     unwrap(report::write_timeline(std::cout, db, o, format, style));
     return kExitOk;
@@ -60,6 +61,7 @@ void register_timeline(CLI::App& app) {
   sub->add_option("--to", a->to, "Only events at or before this time");
   sub->add_option("--logon", a->logon, "Only events of this LogonId (0x...)");
   sub->add_option("--process", a->process, "Only this process and its descendants");
+  sub->add_flag("--wide", a->wide, "Table format: do not cut long cells, nor fit the terminal");
   sub->add_option("--format", a->format, "Output format")->check(CLI::IsMember({"table", "csv", "json"}))->default_val("csv");
   sub->callback([a] { exit_code() = run_timeline(*a); });
 }
