@@ -75,7 +75,9 @@ std::vector<size_t> fit_widths(std::vector<size_t> width, const std::vector<size
   if (total == 0 || width.empty()) return width;
   size_t used = 2 * (width.size() - 1);
   for (size_t w : width) used += w;
-  auto floor_of = [&](size_t i) { return std::min(width[i], std::max<size_t>(minimum[i], 8)); };
+  // No column shrinks below its header or 13 columns: a severity ("informational"), a PID or a
+  // short host name stays whole, and the long free-text columns give the room.
+  auto floor_of = [&](size_t i) { return std::min(width[i], std::max<size_t>(minimum[i], 13)); };
   // Shrink the widest column to the next widest (or just enough), until the table fits or no
   // column can give more.
   while (used > total) {

@@ -53,7 +53,7 @@ std::string csv_field(const Cell& cell);
 std::string cell_text(const Cell& cell);
 
 // The widths each column gets so that the table fits `total` columns: the widest shrink first,
-// none below the width of its header or 8. `natural` are the widest cells.
+// none below the width of its header or 13. `natural` are the widest cells.
 std::vector<size_t> fit_widths(std::vector<size_t> natural, const std::vector<size_t>& minimum, size_t total);
 
 }  // namespace treeline::report

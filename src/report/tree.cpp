@@ -40,7 +40,9 @@ std::string short_time(const std::optional<int64_t>& ft) {
   return iso.substr(0, 10) + " " + iso.substr(11, 12);
 }
 
-std::string describe(const Node& n) {
+// `width`: the columns the line may take (0: no limit). The command line is what gets cut, in
+// the middle, so it keeps its arguments ("wevtutil.exe" … cl Security").
+std::string describe(const Node& n, size_t width) {
   if (n.source == "placeholder")
     return fmt::format("{:>23} {:>6} {} [not in log: {}]", "?", n.pid, n.image.empty() ? "?" : std::string(base_name(n.image)),
                        n.orphan_reason.empty() ? "unknown" : n.orphan_reason);
@@ -54,7 +56,8 @@ std::string describe(const Node& n) {
     std::string cmd = n.command_line;
     for (char& c : cmd)
       if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-    s += "  " + cmd;
+    size_t used = display_width(s) + 2;
+    s += "  " + (width == 0 ? cmd : cut_middle(cmd, std::max<size_t>(20, width > used ? width - used : 0)));
   }
   return s;
 }
@@ -263,7 +266,9 @@ Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions&
     }
     std::string branch = item.root ? "" : (item.last ? "└─ " : "├─ ");
     std::string deep = item.depth > kMaxDrawn ? fmt::format("[depth {}] ", item.depth) : "";
-    out << cut_end(item.prefix + branch + deep + describe(n), o.width) << "\n";
+    std::string head = item.prefix + branch + deep;
+    size_t head_width = display_width(head);
+    out << cut_end(head + describe(n, o.width > head_width ? o.width - head_width : o.width ? 1 : 0), o.width) << "\n";
     ++shown;
     std::string child_prefix = item.root ? "" : item.depth >= kMaxDrawn ? item.prefix : item.prefix + (item.last ? "   " : "│  ");
     auto kids = kept_children(item.v);
