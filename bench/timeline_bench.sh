@@ -26,6 +26,7 @@ print(f"{name:<28} {secs:7.2f} s  {rows / secs:>10,.0f} rows/s  peak {kb // 1024
 PY
 }
 run "treeline timeline -o CSV" build/src/cli/treeline timeline "$CASE" -o "$OUT/timeline.csv"
+run "  the same, --threads 1" build/src/cli/treeline timeline "$CASE" --threads 1 -o "$OUT/timeline-1.csv"
 run "python sqlite3 events_v CSV" python3 -c "
 import csv, sqlite3, sys
 db = sqlite3.connect('file:$CASE?mode=ro', uri=True)
@@ -33,3 +34,4 @@ w = csv.writer(open('$OUT/events_v.csv', 'w', newline=''))
 for row in db.execute('SELECT * FROM events_v ORDER BY time_ft'): w.writerow(row)
 "
 echo "rows written: $(($(wc -l < "$OUT/timeline.csv") - 1))"
+cmp -s "$OUT/timeline.csv" "$OUT/timeline-1.csv" && echo "threads 1 and default: the same bytes" || echo "threads 1 and default DIFFER"

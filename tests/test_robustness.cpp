@@ -42,10 +42,14 @@ int64_t scalar(const std::string& db_path, const std::string& sql) {
 struct Writer {
   std::ofstream out;
   int64_t record = 0;
+  std::string computer = "hostile01.corp.example";
   explicit Writer(const std::string& path) : out(path, std::ios::binary) {}
   void process(int64_t second_tenths, const std::string& pid, const std::string& ppid, const std::string& image,
                const std::string& parent, const std::string& cmd) {
-    ++record;
+    event(++record, second_tenths, pid, ppid, image, parent, cmd);
+  }
+  void event(int64_t record_id, int64_t second_tenths, const std::string& pid, const std::string& ppid,
+             const std::string& image, const std::string& parent, const std::string& cmd) {
     char time[64];
     std::snprintf(time, sizeof time, "2024-06-01T%02lld:%02lld:%02lld.%07lldZ", (long long)(second_tenths / 36000 % 24),
                   (long long)(second_tenths / 600 % 60), (long long)(second_tenths / 10 % 60),
@@ -54,9 +58,9 @@ struct Writer {
     j["Event"]["System"] = {{"Provider", {{"#attributes", {{"Name", "Microsoft-Windows-Security-Auditing"}}}}},
                             {"EventID", 4688},
                             {"Version", 2},
-                            {"EventRecordID", record},
+                            {"EventRecordID", record_id},
                             {"Channel", "Security"},
-                            {"Computer", "hostile01.corp.example"},
+                            {"Computer", computer},
                             {"TimeCreated", {{"#attributes", {{"SystemTime", time}}}}}};
     j["Event"]["EventData"] = {{"SubjectUserSid", "S-1-5-21-1-1001"}, {"SubjectUserName", "alice"},
                                {"SubjectDomainName", "CORP"},         {"SubjectLogonId", "0x3e7"},
@@ -265,4 +269,120 @@ TEST_CASE("A folder walk ignores files that are no event logs, which fail when n
   CHECK_THAT(r.out, Catch::Contains("Ingested 1 file(s)"));
   auto named = run_treeline({"ingest", "-q", dir.file("case2.db"), dir.file("triage/metadata.json")});
   CHECK(named.exit_code == 1);
+}
+
+// Large timelines are read by several threads in time slices, and the events of one instant are
+// ordered by host, channel and record; an instant larger than the in-memory limit is ordered by
+// SQLite instead. Whatever the path, the output is the same, byte for byte.
+TEST_CASE("A timeline read by several threads equals one read by one, ties and a 70,000-event instant included",
+          "[robustness][timeline]") {
+  TempDir dir;
+  const std::string log = dir.file("busy.json"), db = dir.file("case.db");
+  {
+    Writer w(log);
+    const std::string cmd = "C:\\Windows\\System32\\cmd.exe";
+    int64_t record = 0;
+    // 40,000 events a tenth of a second apart, each instant shared by two hosts.
+    for (int i = 0; i < 20000; ++i) {
+      for (const char* host : {"beta.corp.example", "alpha.corp.example"}) {
+        w.computer = host;
+        w.event(++record, 10 + i, hex(1000 + 4 * i), hex(4), cmd, "C:\\Windows\\explorer.exe", "cmd.exe /c x");
+      }
+    }
+    // One instant of 70,000 events, written with their record ids in descending order.
+    w.computer = "gamma.corp.example";
+    for (int i = 0; i < 70000; ++i)
+      w.event(500000 - i, 10 + 20000, hex(400000 + 4 * i), hex(4), cmd, "C:\\Windows\\explorer.exe", "cmd.exe /c y");
+  }
+  auto ingest = run_treeline({"ingest", "-q", db, log});
+  INFO(ingest.err);
+  REQUIRE(ingest.exit_code == 0);
+  // The timeline reaches processes through event_processes only for the events the builder
+  // reads processes from: a process event of another id would lose its process.
+  CHECK(scalar(db, "SELECT count(*) FROM event_processes JOIN events USING (event_pk) "
+                   "WHERE event_id NOT IN (4688, 4689, 1, 5)") == 0);
+  CHECK(scalar(db, "SELECT count(*) FROM event_processes") == 110000);
+
+  for (const char* format : {"csv", "json"}) {
+    auto one = run_treeline({"timeline", db, "--format", format, "--threads", "1", "-o", dir.file("one")});
+    auto two = run_treeline({"timeline", db, "--format", format, "--threads", "2", "-o", dir.file("two")});
+    INFO(format << ": " << one.err << two.err);
+    REQUIRE(one.exit_code == 0);
+    REQUIRE(two.exit_code == 0);
+    auto slurp = [](const std::string& path) {
+      std::ifstream in(path, std::ios::binary);
+      return std::string((std::istreambuf_iterator<char>(in)), {});
+    };
+    std::string one_text = slurp(dir.file("one")), two_text = slurp(dir.file("two"));
+    CHECK(one_text.size() > 110000 * 100);
+    CHECK(one_text == two_text);
+    if (std::string(format) == "json") CHECK(json::parse(two_text).size() == 110000);
+  }
+  // Order: time, then host, then record id (the big instant ascending, though written descending).
+  REQUIRE(run_treeline({"timeline", db, "--format", "csv", "-o", dir.file("order.csv")}).exit_code == 0);
+  auto rows = run_shell("python3 -c \"import csv,sys; r=list(csv.DictReader(open(sys.argv[1], newline='')));"
+                   "k=[(x['time_utc'], x['host'], x['channel'], int(x['record_id'])) for x in r];"
+                   "print(len(r), k == sorted(k), r[0]['host'], r[-1]['record_id'])\" " +
+                   treeline::test::shell_quote(dir.file("order.csv")));
+  CHECK(rows.out == "110000 True alpha 500000\n");
+  // A filter gives the rows it selects, in the same order, threads or not.
+  auto host_one = run_treeline({"timeline", db, "--host", "beta", "--threads", "1"});
+  auto host_two = run_treeline({"timeline", db, "--host", "beta", "--threads", "2"});
+  CHECK(host_one.out == host_two.out);
+  CHECK(std::count(host_two.out.begin(), host_two.out.end(), '\n') == 20001);
+}
+
+// Schema 0008 rebuilds processes with an integer id and fills event_processes from the graph a
+// case already has: an upgraded case gives the timeline it gave before, without a rebuild.
+TEST_CASE("A schema-7 case upgrades in place: processes keep their keys, the timeline is unchanged",
+          "[robustness][schema]") {
+  TempDir dir;
+  const std::string log = dir.file("chain.json"), db = dir.file("case.db");
+  {
+    Writer w(log);
+    const std::string cmd = "C:\\Windows\\System32\\cmd.exe";
+    w.process(10, hex(1000), hex(4), cmd, "C:\\Windows\\explorer.exe", "cmd.exe");
+    for (int i = 1; i < 50; ++i) w.process(10 + i, hex(1000 + 4 * i), hex(1000 + 4 * (i - 1)), cmd, cmd, "cmd.exe /c next");
+  }
+  REQUIRE(run_treeline({"ingest", "-q", db, log}).exit_code == 0);
+  auto before = run_treeline({"timeline", db});
+  REQUIRE(before.exit_code == 0);
+  int64_t links = scalar(db, "SELECT count(*) FROM event_processes WHERE parent_id IS NOT NULL");
+  CHECK(links == 50);
+  {
+    // The case as schema 7 left it: processes keyed by text alone, no event_processes.
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+    const char* downgrade = R"sql(
+      PRAGMA foreign_keys = OFF; PRAGMA legacy_alter_table = ON; BEGIN;
+      DROP TABLE event_processes;
+      CREATE TABLE p7 AS SELECT * FROM processes ORDER BY process_id DESC;
+      ALTER TABLE p7 DROP COLUMN process_id;
+      DROP TABLE processes;
+      CREATE TABLE processes AS SELECT * FROM p7;
+      DROP TABLE p7;
+      PRAGMA user_version = 7; COMMIT;)sql";
+    char* err = nullptr;
+    int rc = sqlite3_exec(h, downgrade, nullptr, nullptr, &err);
+    INFO((err ? err : ""));
+    REQUIRE(rc == SQLITE_OK);
+    sqlite3_close(h);
+  }
+  // A unique process_key, as the schema-7 table had (its primary key).
+  {
+    sqlite3* h = nullptr;
+    REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(h, "CREATE UNIQUE INDEX p7_key ON processes (process_key)", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(h);
+  }
+  CHECK(scalar(db, "PRAGMA user_version") == 7);
+  auto upgrade = run_treeline({"ingest", "-q", db, log});  // already in the case: only the upgrade runs
+  INFO(upgrade.err);
+  REQUIRE(upgrade.exit_code == 0);
+  CHECK(scalar(db, "PRAGMA user_version") >= 8);
+  CHECK(scalar(db, "SELECT count(*) FROM event_processes WHERE parent_id IS NOT NULL") == links);
+  CHECK(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check") == 0);
+  auto after = run_treeline({"timeline", db});
+  CHECK(after.exit_code == 0);
+  CHECK(after.out == before.out);
 }

@@ -16,6 +16,7 @@ namespace {
 struct TimelineArgs {
   std::string case_path, out, host, from, to, logon, process, format;
   bool wide = false;
+  unsigned threads = 0;
 };
 
 int run_timeline(const TimelineArgs& a) {
@@ -23,6 +24,7 @@ int run_timeline(const TimelineArgs& a) {
   report::TimelineOptions o;
   o.host = a.host;
   o.process_key = a.process;
+  o.threads = a.threads;
   auto time_of = [](const std::string& flag, const std::string& v) {
     auto t = iso_to_filetime(v);
     if (!t) throw CliError(kExitUsage, fmt::format("{}: '{}' is not an ISO 8601 time", flag, v));
@@ -61,6 +63,7 @@ void register_timeline(CLI::App& app) {
   sub->add_option("--to", a->to, "Only events at or before this time");
   sub->add_option("--logon", a->logon, "Only events of this LogonId (0x...)");
   sub->add_option("--process", a->process, "Only this process and its descendants");
+  sub->add_option("--threads", a->threads, "Threads reading a large timeline (0: one per core, up to 4)");
   sub->add_flag("--wide", a->wide, "Table format: do not cut long cells, nor fit the terminal");
   sub->add_option("--format", a->format, "Output format")->check(CLI::IsMember({"table", "csv", "json"}))->default_val("csv");
   sub->callback([a] { exit_code() = run_timeline(*a); });

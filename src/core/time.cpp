@@ -45,9 +45,30 @@ std::string filetime_to_iso(int64_t filetime) {
     days -= 1;
   }
   year_month_day ymd{sys_days{std::chrono::days{days}}};
-  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:07d}Z", int(ymd.year()),
-                     unsigned(ymd.month()), unsigned(ymd.day()), sod / 3600, (sod / 60) % 60,
-                     sod % 60, frac);
+  int year = int(ymd.year());
+  if (year < 0 || year > 9999)  // outside what four digits hold: let fmt write the sign and width
+    return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:07d}Z", year, unsigned(ymd.month()),
+                       unsigned(ymd.day()), sod / 3600, (sod / 60) % 60, sod % 60, frac);
+  // Written by hand: the timeline formats one per event.
+  std::string out(28, '0');
+  auto put = [&out](size_t at, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i, v /= 10) out[at + static_cast<size_t>(i)] = static_cast<char>('0' + v % 10);
+  };
+  put(0, year, 4);
+  out[4] = '-';
+  put(5, unsigned(ymd.month()), 2);
+  out[7] = '-';
+  put(8, unsigned(ymd.day()), 2);
+  out[10] = 'T';
+  put(11, sod / 3600, 2);
+  out[13] = ':';
+  put(14, (sod / 60) % 60, 2);
+  out[16] = ':';
+  put(17, sod % 60, 2);
+  out[19] = '.';
+  put(20, frac, 7);
+  out[27] = 'Z';
+  return out;
 }
 
 std::optional<int64_t> iso_to_filetime(std::string_view s) {

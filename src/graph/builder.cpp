@@ -214,6 +214,9 @@ class Builder {
   std::string key_of(const Proc& p) const;
   std::string key_of(const Session& s) const;
   Status write();
+  Status write_event_processes();
+  // processes.process_id: the position in procs_, from 1.
+  static int64_t process_id(size_t i) { return static_cast<int64_t>(i) + 1; }
 
   template <typename Fn>
   Status each_row(const char* sql, Fn fn) {
@@ -678,13 +681,42 @@ void Builder::mark_duplicate_keys() {
   }
 }
 
+// Each process event's process and parent, by process_id, for the timeline's joins.
+Status Builder::write_event_processes() {
+  auto ins = db_.prepare(
+      "INSERT INTO event_processes (event_pk, process_id, parent_id, logon_type, ip_address) VALUES (?, ?, ?, ?, ?)");
+  if (!ins) return ins.error();
+  // The sessions table keeps the first session of each key (ON CONFLICT DO NOTHING): so does this.
+  std::vector<size_t> first(sessions_.size());
+  {
+    std::unordered_map<std::string, size_t> by_key;
+    for (size_t k = 0; k < sessions_.size(); ++k) first[k] = by_key.try_emplace(key_of(sessions_[k]), k).first->second;
+  }
+  for (size_t i = 0; i < procs_.size(); ++i) {
+    const Proc& p = procs_[i];
+    const Session* session = p.session >= 0 ? &sessions_[first[static_cast<size_t>(p.session)]] : nullptr;
+    for (int64_t event_pk : {p.create_pk, p.sysmon_pk, p.exit_pk}) {
+      if (event_pk == 0) continue;
+      ins->reset();
+      ins->bind(1, event_pk);
+      ins->bind(2, process_id(i));
+      if (i < edges_.size() && edges_[i]) ins->bind(3, process_id(edges_[i]->parent)); else ins->bind_null(3);
+      if (session && session->logon_type) ins->bind(4, *session->logon_type); else ins->bind_null(4);
+      if (session && !text_[session->ip].empty()) ins->bind(5, text_[session->ip]); else ins->bind_null(5);
+      if (ins->step() != SQLITE_DONE)
+        return db_.error(fmt::format("writing the process of event {} ({})", event_pk, key_of(p)));
+    }
+  }
+  return ok_status();
+}
+
 Status Builder::write() {
   // What points into the graph being replaced (another stage's rows) goes first, in this
   // transaction: the caller's hook.
   if (before_write_)
     if (auto s = before_write_(db_); !s) return s;
-  if (auto s = db_.exec("DELETE FROM process_edges; DELETE FROM processes; DELETE FROM sessions; "
-                        "DELETE FROM boots;");
+  if (auto s = db_.exec("DELETE FROM event_processes; DELETE FROM process_edges; DELETE FROM processes; "
+                        "DELETE FROM sessions; DELETE FROM boots;");
       !s)
     return s;
   auto boots = db_.prepare("INSERT INTO boots (host, boot, start_time, start_kind) VALUES (?, ?, ?, ?)");
@@ -711,8 +743,8 @@ Status Builder::write() {
   auto ins = db_.prepare(
       "INSERT INTO processes (process_key, host, boot, pid, image, command_line, start_time, end_time, source, "
       "create_event_pk, sysmon_event_pk, exit_event_pk, process_guid, user_sid, user_name, user_domain, logon_id, "
-      "integrity_level, token_elevation, parent_command_line, hashes, original_file_name, session_key) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+      "integrity_level, token_elevation, parent_command_line, hashes, original_file_name, session_key, process_id) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!ins) return ins.error();
   // Command lines, hashes and file names are read from the event rows here, one process at a
   // time, so the builder need not hold them for every process. (An INSERT ... SELECT joining
@@ -739,7 +771,8 @@ Status Builder::write() {
     lookup.bind(1, event_pk);
     return lookup.step() == SQLITE_ROW;
   };
-  for (const Proc& p : procs_) {
+  for (size_t i = 0; i < procs_.size(); ++i) {
+    const Proc& p = procs_[i];
     store::Stmt& st = *ins;
     st.reset();
     std::string key = key_of(p);
@@ -772,6 +805,7 @@ Status Builder::write() {
       text_or_null(st, 19 + c, sysmon ? std::string_view(sysmon_text->column_text(c)) : std::string_view());
     std::string session = p.session >= 0 ? key_of(sessions_[p.session]) : std::string();
     text_or_null(st, 23, session);
+    st.bind(24, process_id(i));
     if (st.step() != SQLITE_DONE) return db_.error(fmt::format("writing process {}", key));
   }
 
@@ -797,6 +831,7 @@ Status Builder::write() {
     ++stats_.links_by_method[method];
     if (orphan) ++stats_.orphans_by_reason[orphan];
   }
+  if (auto s = write_event_processes(); !s) return s;
 
   auto ses = db_.prepare(
       "INSERT INTO sessions (session_key, host, boot, logon_id, kind, logon_event_pk, start_time, end_time, "

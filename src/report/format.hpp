@@ -30,6 +30,8 @@ class RowWriter {
   RowWriter(const RowWriter&) = delete;
   RowWriter& operator=(const RowWriter&) = delete;
   void row(const std::vector<Cell>& cells);
+  // Rows that append_row formatted (on another thread, say), in this writer's CSV or JSON format.
+  void formatted(std::string_view text, size_t rows);
   // Writes what a table held back and closes a JSON array. Rows written so far are counted.
   void finish();
   size_t rows() const { return rows_; }
@@ -43,6 +45,10 @@ class RowWriter {
   bool finished_ = false;
   Table held_;  // table format only
 };
+
+// One CSV or JSON row as RowWriter::formatted takes it (not for tables, which are laid out whole).
+void append_row(std::string& out, Format format, const std::vector<std::string>& columns,
+                const std::vector<Cell>& row);
 
 void write_table(std::ostream& out, const Table& t, Format format, const TableStyle& style = {});
 

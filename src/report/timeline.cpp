@@ -2,54 +2,382 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+#include <charconv>
+#include <unordered_map>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <thread>
+#include <tuple>
+
 #include "core/event_catalog.hpp"
 #include "core/text.hpp"
-#include "store/query.hpp"
 #include "core/time.hpp"
 #include "graph/state.hpp"
+#include "store/case_db.hpp"
+#include "store/query.hpp"
 
 namespace treeline::report {
 namespace {
 
-// The process of an event is the one it created (4688, Sysmon 1) or ended (4689, Sysmon 5);
-// each is one lookup in an index of schema/0007. Events scan in time order from events_by_time,
-// so only ties on the same instant are sorted. Every filter is in the WHERE clause, and the
-// subtree of --process is a recursive CTE.
-constexpr const char* kSql = R"sql(
-WITH RECURSIVE sub(k) AS (
-  SELECT ?5 WHERE ?5 <> ''
-  UNION SELECT e.child_key FROM process_edges e JOIN sub ON e.parent_key = sub.k)
-SELECT e.time, h.short_name, e.event_id, c.name, e.record_id, s.path,
-       p.process_key, p.pid, p.image, pe.parent_key, pp.pid, pp.image, p.command_line,
+// An event's process and parent are one integer lookup each, through event_processes (the graph
+// builder writes it). Events scan in time order from events_by_time; ties on one instant are
+// ordered here, not by SQLite's sorter, which would copy every wide row through a temporary
+// B-tree. Only the filters asked for are in the WHERE clause. Large timelines are read in time
+// slices by several threads (write_parallel) and written in order.
+constexpr const char* kSelect = R"sql(
+SELECT e.time, e.host_id, e.event_id, e.channel_id, e.record_id, e.source_id,
+       p.process_key, p.pid, p.image, pp.process_key, pp.pid, pp.image, p.command_line,
        coalesce(p.user_domain || '\' || p.user_name, p.user_name, l.target_domain_name || '\' || l.target_user_name,
                 lo.target_domain_name || '\' || lo.target_user_name),
-       coalesce(p.logon_id, l.target_logon_id, lo.target_logon_id) AS logon,
-       coalesce(ss.logon_type, l.logon_type, lo.logon_type),
-       coalesce(ss.ip_address, l.ip_address),
-       CASE WHEN p.process_key IS NOT NULL THEN
-         (SELECT group_concat(rule_id, ';') FROM (SELECT DISTINCT f.rule_id FROM findings f
-            WHERE f.process_key = p.process_key AND f.kind = 'detection' ORDER BY f.rule_id)) END
+       coalesce(p.logon_id, l.target_logon_id, lo.target_logon_id),
+       coalesce(ep.logon_type, l.logon_type, lo.logon_type),
+       coalesce(ep.ip_address, l.ip_address), e.event_pk
 FROM events e
-JOIN hosts h ON h.host_id = e.host_id
-JOIN channels c ON c.channel_id = e.channel_id
-JOIN sources s ON s.source_id = e.source_id
-LEFT JOIN processes p ON e.event_id IN (4688, 4689, 1, 5) AND p.process_key = coalesce(
-    (SELECT process_key FROM processes WHERE create_event_pk = e.event_pk),
-    (SELECT process_key FROM processes WHERE sysmon_event_pk = e.event_pk),
-    (SELECT process_key FROM processes WHERE exit_event_pk = e.event_pk))
-LEFT JOIN process_edges pe ON pe.child_key = p.process_key
-LEFT JOIN processes pp ON pp.process_key = pe.parent_key
-LEFT JOIN sessions ss ON ss.session_key = p.session_key
-LEFT JOIN sec_logon l ON l.event_pk = e.event_pk
-LEFT JOIN sec_logoff lo ON lo.event_pk = e.event_pk
-WHERE (?1 = '' OR h.short_name = ?1)
-  AND (?2 IS NULL OR e.time >= ?2)
-  AND (?3 IS NULL OR e.time <= ?3)
-  AND (?4 IS NULL OR logon = ?4)
-  AND (?5 = '' OR p.process_key IN sub)
-ORDER BY e.time, h.short_name, c.name, e.record_id, e.event_pk
+LEFT JOIN event_processes ep ON e.event_id IN ({process_ids}) AND ep.event_pk = e.event_pk
+LEFT JOIN processes p ON p.process_id = ep.process_id
+LEFT JOIN processes pp ON pp.process_id = ep.parent_id
+LEFT JOIN sec_logon l ON e.event_id IN ({logon_ids}) AND l.event_pk = e.event_pk
+LEFT JOIN sec_logoff lo ON e.event_id IN ({logoff_ids}) AND lo.event_pk = e.event_pk
 )sql";
 
+// The subtree of --process, as a recursive CTE over the links.
+constexpr const char* kSubtree =
+    "WITH RECURSIVE sub(k) AS (SELECT ?5 UNION SELECT x.child_key FROM process_edges x JOIN sub ON x.parent_key = sub.k)\n";
+
+// An instant holding more events than this is ordered by SQLite (which spills to disk) rather
+// than in memory, so memory stays bounded when a log's clock stood still.
+constexpr size_t kMaxTieRows = 65536;
+// Events per slice of a timeline written by several threads.
+constexpr size_t kSliceRows = 32768;
+constexpr int kWorkerCacheKib = 32768;
+
+enum Col { kTime, kHost, kEventId, kChannel, kRecordId, kPath, kProcessKey, kLogon = 14, kIp = 16, kEventPk };
+
+// The event ids whose events can have a row in these typed tables, from the catalog that decides
+// which table an event's row goes to: the joins skip the lookup for every other event.
+std::string ids_of_tables(std::initializer_list<std::string_view> tables) {
+  std::set<uint32_t> ids;
+  for (const EventSpec& spec : event_catalog())
+    if (std::find(tables.begin(), tables.end(), spec.table) != tables.end()) ids.insert(spec.event_id);
+  std::string out;
+  for (uint32_t id : ids) out += (out.empty() ? "" : ", ") + std::to_string(id);
+  return out.empty() ? "NULL" : out;
+}
+
+std::string timeline_sql(const TimelineOptions& o, bool one_instant, bool slice_lo, bool slice_hi) {
+  // event_processes holds the events the graph builder reads processes from: these tables'.
+  static const std::string kSql = fmt::format(
+      fmt::runtime(kSelect), fmt::arg("process_ids", ids_of_tables({"sec_process_create", "sec_process_exit", "sysmon_process"})),
+      fmt::arg("logon_ids", ids_of_tables({"sec_logon"})), fmt::arg("logoff_ids", ids_of_tables({"sec_logoff"})));
+  std::string sql = kSql;
+  if (!o.process_key.empty()) sql.insert(0, kSubtree);
+  std::vector<std::string> where;
+  if (!o.host.empty()) where.push_back("e.host_id = (SELECT host_id FROM hosts WHERE short_name = ?1)");
+  if (one_instant) {
+    where.push_back("e.time = ?6");
+  } else {
+    if (o.from) where.push_back("e.time >= ?2");
+    if (o.to) where.push_back("e.time <= ?3");
+    if (slice_lo) where.push_back("e.time >= ?7");
+    if (slice_hi) where.push_back("e.time < ?8");
+  }
+  if (o.logon_id) where.push_back("coalesce(p.logon_id, l.target_logon_id, lo.target_logon_id) = ?4");
+  if (!o.process_key.empty()) where.push_back("p.process_key IN sub");
+  for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : "WHERE ") + where[i];
+  sql += one_instant ? "\nORDER BY (SELECT short_name FROM hosts WHERE host_id = e.host_id), "
+                       "(SELECT name FROM channels WHERE channel_id = e.channel_id), e.record_id, e.event_pk"
+                     : "\nORDER BY e.time";
+  return sql;
+}
+
+// Host, channel and source names by id, and the rules that flagged each process: read once and
+// shared by the reading threads, instead of joined per event. (Findings are one per process and
+// action, far fewer than events.)
+struct Names {
+  std::unordered_map<int64_t, std::string> hosts, channels, sources;
+  std::unordered_map<std::string, std::string> rules;  // process_key -> rule ids, ';' between
+  static Expected<Names> load(store::Db& db) {
+    Names n;
+    for (auto [sql, map] : {std::pair{"SELECT host_id, short_name FROM hosts", &n.hosts},
+                            std::pair{"SELECT channel_id, name FROM channels", &n.channels},
+                            std::pair{"SELECT source_id, path FROM sources", &n.sources}}) {
+      auto st = db.prepare(sql);
+      if (!st) return st.error();
+      int rc;
+      while ((rc = st->step()) == SQLITE_ROW) (*map)[st->column_int(0)] = st->column_text(1);
+      if (rc != SQLITE_DONE) return db.error("reading the case's names");
+    }
+    auto st = db.prepare(
+        "SELECT DISTINCT process_key, rule_id FROM findings WHERE kind = 'detection' AND process_key IS NOT NULL "
+        "ORDER BY 1, 2");
+    if (!st) return st.error();
+    int rc;
+    while ((rc = st->step()) == SQLITE_ROW) {
+      std::string& rules = n.rules[st->column_text(0)];
+      rules += (rules.empty() ? "" : ";") + st->column_text(1);
+    }
+    if (rc != SQLITE_DONE) return db.error("reading the findings");
+    return n;
+  }
+  static const std::string& of(const std::unordered_map<int64_t, std::string>& map, int64_t id) {
+    static const std::string kNone;
+    auto it = map.find(id);
+    return it == map.end() ? kNone : it->second;
+  }
+};
+
+struct Row {
+  std::vector<Cell> cells;
+  const std::string* host = nullptr;
+  const std::string* channel = nullptr;
+  int64_t record_id = 0, event_pk = 0;
+  bool operator<(const Row& o) const {
+    return std::tie(*host, *channel, record_id, event_pk) < std::tie(*o.host, *o.channel, o.record_id, o.event_pk);
+  }
+};
+
+std::string hex_of(int64_t v) {
+  char buf[20] = {'0', 'x'};
+  auto [p, ec] = std::to_chars(buf + 2, buf + sizeof buf, static_cast<uint64_t>(v), 16);
+  return std::string(buf, p);
+}
+
+void read_row(store::Stmt& st, const Names& names, Row& r) {
+  r.cells.resize(19);
+  r.host = &Names::of(names.hosts, st.column_int(kHost));
+  r.channel = &Names::of(names.channels, st.column_int(kChannel));
+  r.record_id = st.column_int(kRecordId);
+  r.event_pk = st.column_int(kEventPk);
+  auto event_id = st.column_int(kEventId);
+  const EventSpec* spec = find_event_spec(*r.channel, static_cast<uint32_t>(event_id));
+  auto& c = r.cells;
+  c[0] = filetime_to_iso(st.column_int(kTime));
+  c[1] = *r.host;
+  c[2] = event_id;
+  c[3] = spec ? Cell{std::string(spec->action)} : Cell{};
+  c[4] = *r.channel;
+  for (int i = kProcessKey; i < kLogon; ++i) c[static_cast<size_t>(i - 1)] = store::column_cell(st, i);
+  c[13] = st.column_is_null(kLogon) ? Cell{} : Cell{hex_of(st.column_int(kLogon))};
+  for (int i = kLogon + 1; i <= kIp; ++i) c[static_cast<size_t>(i - 1)] = store::column_cell(st, i);
+  c[16] = Cell{};
+  if (auto* key = std::get_if<std::string>(&c[5]))
+    if (auto it = names.rules.find(*key); it != names.rules.end()) c[16] = it->second;
+  c[17] = Names::of(names.sources, st.column_int(kPath));
+  c[18] = r.record_id;
+}
+
+void bind_options(store::Stmt& st, const TimelineOptions& o, const std::string& host) {
+  if (!o.host.empty()) st.bind(1, std::string_view(host));
+  if (o.from) st.bind(2, *o.from);
+  if (o.to) st.bind(3, *o.to);
+  if (o.logon_id) st.bind(4, *o.logon_id);
+  if (!o.process_key.empty()) st.bind(5, std::string_view(o.process_key));
+}
+
+// A part of the timeline by time: lo <= time < hi, either end open.
+struct Slice {
+  std::optional<int64_t> lo, hi;
+};
+
+// Reads the rows of slices, in order, on one connection.
+class SliceReader {
+ public:
+  static Expected<SliceReader> prepare(store::Db& db, const TimelineOptions& o, const Names& names) {
+    SliceReader r(db, o, names);
+    for (int i = 0; i < 4; ++i) {
+      bool lo = i & 1, hi = i & 2;
+      auto st = db.prepare(timeline_sql(o, false, lo, hi));
+      if (!st) return st.error();
+      r.scans_[i].emplace(std::move(*st));
+    }
+    auto instant = db.prepare(timeline_sql(o, true, false, false));
+    if (!instant) return instant.error();
+    r.instant_.emplace(std::move(*instant));
+    return r;
+  }
+
+  // Calls emit(cells) for every row of the slice, in timeline order.
+  template <typename Emit>
+  Status run(const Slice& slice, Emit&& emit) {
+    store::Stmt& st = *scans_[(slice.lo ? 1 : 0) | (slice.hi ? 2 : 0)];
+    st.reset();  // which clears the bindings
+    bind_options(st, *options_, host_);
+    if (slice.lo) st.bind(7, *slice.lo);
+    if (slice.hi) st.bind(8, *slice.hi);
+    held_ = 0;
+    bool started = false, written = false;  // written: the instant was too large and SQLite ordered it
+    int64_t group_time = 0;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      int64_t t = st.column_int(kTime);
+      if (!started || t != group_time) {
+        flush(emit);
+        group_time = t;
+        started = true;
+        written = false;
+      }
+      if (written) continue;
+      if (held_ == group_.size()) group_.emplace_back();
+      read_row(st, *names_, group_[held_++]);
+      if (held_ > kMaxTieRows) {
+        held_ = 0;
+        written = true;
+        if (auto s = write_instant(t, emit); !s) return s;
+      }
+    }
+    if (rc != SQLITE_DONE) return db_->error("reading the timeline");
+    flush(emit);
+    return ok_status();
+  }
+
+ private:
+  SliceReader(store::Db& db, const TimelineOptions& o, const Names& names)
+      : db_(&db), options_(&o), host_(host_short_name(o.host)), names_(&names) {}
+
+  template <typename Emit>
+  void flush(Emit& emit) {
+    std::sort(group_.begin(), group_.begin() + static_cast<ptrdiff_t>(held_));
+    for (size_t i = 0; i < held_; ++i) emit(group_[i].cells);
+    held_ = 0;
+  }
+
+  template <typename Emit>
+  Status write_instant(int64_t time, Emit& emit) {
+    store::Stmt& st = *instant_;
+    st.reset();
+    bind_options(st, *options_, host_);
+    st.bind(6, time);
+    Row r;
+    int rc;
+    while ((rc = st.step()) == SQLITE_ROW) {
+      read_row(st, *names_, r);
+      emit(r.cells);
+    }
+    return rc == SQLITE_DONE ? ok_status() : db_->error("reading the timeline");
+  }
+
+  store::Db* db_;
+  const TimelineOptions* options_;
+  std::string host_;
+  const Names* names_;  // shared, read only
+  std::optional<store::Stmt> scans_[4];  // by which ends of the slice are bounded
+  std::optional<store::Stmt> instant_;
+  std::vector<Row> group_;  // the rows of the current instant, reused
+  size_t held_ = 0;
+};
+
+const std::vector<std::string>& timeline_columns() {
+  static const std::vector<std::string> c = {
+      "time_utc", "host",     "event_id", "action",     "channel",  "process_key", "pid",
+      "image",    "parent_key", "parent_pid", "parent_image", "command_line", "user", "logon_id",
+      "logon_type", "source_ip", "findings", "source_file", "record_id"};
+  return c;
+}
+
+// Slices of about kSliceRows events, cut only between two instants (so ties stay in one slice).
+Expected<std::vector<Slice>> slices_of(store::Db& db, const TimelineOptions& o) {
+  std::string sql = "SELECT time FROM events INDEXED BY events_by_time";
+  if (o.from || o.to) sql += o.from && o.to ? " WHERE time >= ?2 AND time <= ?3" : o.from ? " WHERE time >= ?2" : " WHERE time <= ?3";
+  sql += " ORDER BY time";
+  auto st = db.prepare(sql);
+  if (!st) return st.error();
+  if (o.from) st->bind(2, *o.from);
+  if (o.to) st->bind(3, *o.to);
+  std::vector<Slice> out(1);
+  size_t n = 0;
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    int64_t t = st->column_int(0);
+    if (++n < kSliceRows || (out.back().lo && *out.back().lo == t)) continue;
+    out.back().hi = t;
+    out.push_back({t, std::nullopt});
+    n = 0;
+  }
+  if (rc != SQLITE_DONE) return db.error("dividing the timeline");
+  return out;
+}
+
+// The slices written in order while `workers` threads read the ones after, each on its own
+// connection. At most `window` slices are read ahead, so memory does not grow with the case.
+Status write_parallel(RowWriter& w, store::Db& db, const TimelineOptions& o, const Names& names, Format format,
+                      const std::vector<Slice>& slices, unsigned workers) {
+  struct Out {
+    std::string text;
+    size_t rows = 0;
+    std::optional<Error> error;
+    bool done = false;
+  };
+  std::vector<Out> outs(slices.size());
+  std::mutex m;
+  std::condition_variable_any cv;
+  size_t next = 0, written = 0;
+  const size_t window = workers + 2;
+  auto work_on = [&](std::stop_token stop) {
+    auto fail = [&](Error e) {
+      std::lock_guard lock(m);
+      if (next < outs.size()) outs[next] = Out{{}, 0, std::move(e), true};
+      next = outs.size();
+      cv.notify_all();
+    };
+    auto conn = store::open_case_read_only(db.path());
+    if (!conn) return fail(conn.error());
+    // Each connection caches its own pages: a smaller cache per thread keeps their sum bounded.
+    if (auto s = conn->exec(fmt::format("PRAGMA cache_size = -{}", kWorkerCacheKib)); !s) return fail(s.error());
+    auto reader = SliceReader::prepare(*conn, o, names);
+    if (!reader) return fail(reader.error());
+    for (;;) {
+      size_t i;
+      {
+        std::unique_lock lock(m);
+        if (!cv.wait(lock, stop, [&] { return next >= outs.size() || next < written + window; })) return;
+        if (next >= outs.size()) return;
+        i = next++;
+      }
+      Out out;
+      auto s = reader->run(slices[i], [&](const std::vector<Cell>& cells) {
+        append_row(out.text, format, timeline_columns(), cells);
+        ++out.rows;
+      });
+      if (!s) out.error = s.error();
+      out.done = true;
+      std::lock_guard lock(m);
+      outs[i] = std::move(out);
+      cv.notify_all();
+    }
+  };
+  // An exception (out of memory) is this thread's error, not the end of the process.
+  auto work = [&](std::stop_token stop) {
+    try {
+      work_on(stop);
+    } catch (const std::exception& e) {
+      std::lock_guard lock(m);
+      if (next < outs.size()) outs[next] = Out{{}, 0, Error{ErrorCode::kInternal, e.what()}, true};
+      next = outs.size();
+      cv.notify_all();
+    }
+  };
+  std::vector<std::jthread> threads;
+  for (unsigned k = 0; k < workers; ++k) threads.emplace_back(work);
+  for (size_t i = 0; i < outs.size(); ++i) {
+    Out out;
+    {
+      std::unique_lock lock(m);
+      cv.wait(lock, [&] { return outs[i].done; });
+      out = std::move(outs[i]);
+      outs[i] = Out{{}, 0, std::nullopt, true};
+    }
+    if (out.error) return *out.error;  // the threads stop and join as they go out of scope
+    w.formatted(out.text, out.rows);
+    std::lock_guard lock(m);
+    written = i + 1;
+    cv.notify_all();
+  }
+  return ok_status();
+}
 
 }  // namespace
 
@@ -62,41 +390,28 @@ Expected<size_t> write_timeline(std::ostream& out, store::Db& db, const Timeline
     exists->bind(1, std::string_view(o.process_key));
     if (exists->step() != SQLITE_ROW) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", o.process_key)};
   }
-  auto st = db.prepare(kSql);
-  if (!st) return st.error();
-  std::string host = host_short_name(o.host);
-  st->bind(1, std::string_view(host));
-  if (o.from) st->bind(2, *o.from); else st->bind_null(2);
-  if (o.to) st->bind(3, *o.to); else st->bind_null(3);
-  if (o.logon_id) st->bind(4, *o.logon_id); else st->bind_null(4);
-  st->bind(5, std::string_view(o.process_key));
-
-  RowWriter w(out, {"time_utc", "host", "event_id", "action", "channel", "process_key", "pid", "image", "parent_key",
-                    "parent_pid", "parent_image", "command_line", "user", "logon_id", "logon_type", "source_ip",
-                    "findings", "source_file", "record_id"},
-              format, style);
-  std::vector<Cell> row(19);
-  int rc;
-  while ((rc = st->step()) == SQLITE_ROW) {
-    std::string channel = st->column_text(3);
-    auto event_id = st->column_int(2);
-    const EventSpec* spec = find_event_spec(channel, static_cast<uint32_t>(event_id));
-    row[0] = filetime_to_iso(st->column_int(0));
-    row[1] = st->column_text(1);
-    row[2] = event_id;
-    row[3] = spec ? Cell{std::string(spec->action)} : Cell{};
-    row[4] = std::move(channel);
-    for (int i = 6; i <= 12; ++i) row[static_cast<size_t>(i - 1)] = store::column_cell(*st, i);
-    row[12] = store::column_cell(*st, 13);
-    row[13] = st->column_is_null(14) ? Cell{} : Cell{fmt::format("0x{:x}", st->column_int(14))};
-    row[14] = store::column_cell(*st, 15);
-    row[15] = store::column_cell(*st, 16);
-    row[16] = store::column_cell(*st, 17);
-    row[17] = st->column_text(5);
-    row[18] = st->column_int(4);
-    w.row(row);
+  auto version = db.query_int("PRAGMA data_version");
+  if (!version) return version.error();
+  RowWriter w(out, timeline_columns(), format, style);
+  auto slices = slices_of(db, o);
+  if (!slices) return slices.error();
+  auto names = Names::load(db);
+  if (!names) return names.error();
+  unsigned workers = o.threads ? o.threads : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  if (format == Format::kTable || slices->size() == 1 || workers == 1) {
+    auto reader = SliceReader::prepare(db, o, *names);
+    if (!reader) return reader.error();
+    for (const Slice& slice : *slices)
+      if (auto s = reader->run(slice, [&](const std::vector<Cell>& cells) { w.row(cells); }); !s) return s.error();
+  } else if (auto s = write_parallel(w, db, o, *names, format, *slices, workers); !s) {
+    return s.error();
   }
-  if (rc != SQLITE_DONE) return db.error("reading the timeline");
+  // Each slice is its own read: a writer that committed in between would have mixed two cases.
+  auto after = db.query_int("PRAGMA data_version");
+  if (!after) return after.error();
+  if (*after != *version)
+    return Error{ErrorCode::kIo, "the case changed while the timeline was written (another treeline wrote to "
+                                 "it); run the timeline again"};
   w.finish();
   return w.rows();
 }

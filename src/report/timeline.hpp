@@ -17,6 +17,7 @@ struct TimelineOptions {
   std::optional<int64_t> from, to;  // FILETIME
   std::optional<int64_t> logon_id;
   std::string process_key;          // that process and its descendants
+  unsigned threads = 0;             // reading threads; 0: one per core (up to 4), 1: none besides the caller
 };
 
 // Writes the rows and returns how many.

@@ -87,11 +87,18 @@ Expected<Db> open_case_for_write(const std::string& path) {
     return s.error();
   for (const Migration& m : migrations()) {
     if (m.version <= *ver) continue;
-    auto tx = Transaction::begin(*db, "the schema upgrade");
+    // Foreign keys are off while a schema file runs, so that it can rebuild a table others point
+    // to (SQLite's table-change procedure), and checked before it commits.
+    auto tx = Transaction::begin(*db, {.foreign_keys_off = true}, "the schema upgrade");
     if (!tx) return tx.error();
     std::string sql = fmt::format("{}\nPRAGMA application_id = {};\nPRAGMA user_version = {};\n",
                                   m.sql, kApplicationId, m.version);
     if (auto s = db->exec(sql); !s) return db->error(fmt::format("applying schema {}", m.name));
+    auto broken = db->query_int("SELECT count(*) FROM pragma_foreign_key_check");
+    if (!broken) return broken.error();
+    if (*broken > 0)
+      return Error{ErrorCode::kSchema, fmt::format("{}: schema {} would leave {} rows pointing at nothing; "
+                                                   "the case is left as it was", path, m.name, *broken)};
     if (auto s = tx->commit(); !s) return s.error();
   }
   if (auto s = create_bulk_indexes(*db); !s) return db->error("restoring indexes");
@@ -140,6 +147,9 @@ Expected<Db> open_case_read_only(const std::string& path) {
     return Error{ErrorCode::kSchema,
                  fmt::format("{}: case uses schema {}, this build expects {}; run `treeline ingest` "
                              "on it once to upgrade", path, *ver, latest_schema_version())};
+  // The readers' joins revisit the same index pages (hosts, sessions, findings); SQLite's 2 MiB
+  // default cache sends most of them back to the kernel.
+  if (auto s = db->exec("PRAGMA cache_size = -65536"); !s) return s.error();
   return db;
 }
 
