@@ -361,6 +361,7 @@ TEST_CASE("A schema-7 case upgrades in place: processes keep their keys, the tim
       DROP TABLE processes;
       CREATE TABLE processes AS SELECT * FROM p7;
       DROP TABLE p7;
+      DROP TABLE event_data;
       PRAGMA user_version = 7; COMMIT;)sql";
     char* err = nullptr;
     int rc = sqlite3_exec(h, downgrade, nullptr, nullptr, &err);

@@ -74,6 +74,9 @@ struct EventRecord {
   // type_fields(*this), when the reader computed it on its own thread (the native reader's
   // decoding pool) to keep that work off the single database writer.
   std::optional<TypedRow> typed;
+  // EventData/UserData as a JSON object (ingest/event_data.hpp), as the record had it; unset
+  // when it has no fields.
+  std::optional<std::string> data;
 
   const std::string* value(std::string_view name) const;
 };

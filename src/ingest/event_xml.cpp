@@ -25,9 +25,10 @@ Expected<EventXml> parse_event_xml(std::string_view xml) {
     out.version = v.text().as_int(-1);
   if (pugi::xml_node ed = event.child("EventData")) {
     for (pugi::xml_node d : ed.children()) {
-      // Unnamed <Data> (classic providers) keeps its position as its name.
+      // An unnamed <Data> (classic providers) has an empty name, and so has any other element
+      // there but by its own name (<Binary>).
       std::string name = d.attribute("Name").as_string();
-      if (name.empty()) name = fmt::format("{}", out.data.size());
+      if (name.empty() && std::string_view(d.name()) != "Data") name = d.name();
       out.data.emplace_back(std::move(name), d.text().as_string());
     }
   } else if (pugi::xml_node ud = event.child("UserData")) {

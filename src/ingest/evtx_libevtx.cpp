@@ -1,5 +1,7 @@
 #include "ingest/evtx_libevtx.hpp"
 
+#include "ingest/event_data.hpp"
+
 #include <fmt/format.h>
 // The libbfio memory-range handle lets libevtx read an EVTX held in memory (an archive member).
 #define LIBEVTX_HAVE_BFIO
@@ -272,7 +274,24 @@ Status Reader::read_one(libevtx_record_t* rec, bool recovered, const std::string
     }
   } else if (r.spec) {
     r.version = r.spec->layouts.empty() ? -1 : r.spec->layouts.front().version;
+  } else {
+    // An event outside the catalog has no layout: its fields are named by its XML.
+    if (!xml) {
+      auto x = render_xml(rec);
+      ++stats.xml_rendered;
+      if (x) xml = std::move(x.value());
+      else if (auto s = on_issue_({where, fmt::format("event {} kept without its fields: {}", r.event_id, x.error().message), false}); !s)
+        return s;
+    }
+    if (xml) {
+      for (auto& [name, value] : xml->data) {
+        r.owned_names.push_back(std::move(name));
+        r.values.push_back(std::move(value));
+      }
+      for (const auto& n : r.owned_names) r.names.emplace_back(n);
+    }
   }
+  r.data = event_data_json(r.names, r.values);
   // A matched layout knows its version; a recovered record's XML may carry damaged bytes there.
   if (xml && xml->version >= 0 && r.version < 0 && r.spec) r.version = xml->version;
 

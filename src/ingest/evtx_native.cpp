@@ -1,5 +1,7 @@
 #include "ingest/evtx_native.hpp"
 
+#include "ingest/event_data.hpp"
+
 #include "core/text.hpp"
 
 #include <fcntl.h>
@@ -155,6 +157,9 @@ uint64_t fnv1a(const uint8_t* p, size_t n) {
   return h;
 }
 
+// Stands for an unnamed <Data> while a template compiles: no Name attribute can hold it.
+constexpr std::string_view kUnnamed = "\x01unnamed";
+
 // Decoded fields of one record.
 struct Fields {
   std::string event_id, version, provider, channel, computer, time_text, record_id_text;
@@ -164,6 +169,7 @@ struct Fields {
 };
 
 std::string render(uint8_t type, const uint8_t* p, size_t n);
+std::vector<std::string> render_array(uint8_t type, const uint8_t* p, size_t n);
 
 class ChunkParser {
  public:
@@ -172,7 +178,6 @@ class ChunkParser {
   // Parses one record's BinXML (pos..end) into fields.
   void record(size_t pos, size_t end, Fields& out) {
     Cursor c{chunk_, size_, pos, end};
-    wanted_.reset();
     fragment(c, out, {}, 0);
   }
 
@@ -280,7 +285,7 @@ class ChunkParser {
     }
     if (f == Field::kData && !in_data) return;  // System content treeline does not use
     // The data name: <Data Name="X">, or the element's own name inside UserData.
-    std::string nm = data_name.empty() ? path.back() : data_name;
+    std::string nm = data_name == kUnnamed ? std::string() : data_name.empty() ? path.back() : data_name;
     if (f == Field::kData && !path.empty() && path.back() == "EventData") return;
     if (sub) {
       sub->field = f;
@@ -357,10 +362,12 @@ class ChunkParser {
     }
     uint8_t close = c.u8();
     if (close == 0x02) {
-      content(c, path, el == "Data" && data_name.empty() ? std::to_string(data_index_++) : data_name, out, depth);
+      // An unnamed <Data> keeps an empty name (event_data.hpp numbers them).
+      content(c, path, el == "Data" && data_name.empty() ? std::string(kUnnamed) : data_name, out, depth);
     } else if (close == 0x03) {
-      // An empty <Data Name="X"/> is a present, empty value.
-      if (el == "Data" && !data_name.empty()) {
+      // An empty <Data Name="X"/> (or <Data/>) is a present, empty value.
+      bool in_event_data = path.size() >= 2 && path[path.size() - 2] == "EventData";
+      if (el == "Data" && (!data_name.empty() || in_event_data)) {
         Slot s;
         s.field = Field::kData;
         s.name = data_name;
@@ -386,7 +393,6 @@ class ChunkParser {
       if (c.peek() == 0x0f) c.skip(4);
       // A nested template (EventData given as a BinXML value) compiles in its parent's context.
       std::vector<std::string> path = context;
-      data_index_ = 0;
       bool saved = in_binxml_value_;
       in_binxml_value_ = false;
       while (c.pos < c.end && (c.peek() & 0x1f) == 0x01) element(c, path, fresh->slots, 0);
@@ -404,7 +410,6 @@ class ChunkParser {
     uint8_t t = c.peek();
     if ((t & 0x1f) == 0x01) {
       std::vector<Slot> slots;
-      data_index_ = 0;
       bool saved = in_binxml_value_;
       in_binxml_value_ = depth > 0;
       element(c, path, slots, 0);
@@ -467,12 +472,6 @@ class ChunkParser {
           continue;
         }
       }
-      // EventData of an event treeline only counts is not decoded: System comes first in the
-      // document, so the event id and channel are known by the time the data starts.
-      if (s.field == Field::kData || s.field == Field::kNested || (s.is_sub && type == 0x21)) {
-        if (!wanted_) wanted_ = find_event_spec(out.channel, static_cast<uint32_t>(std::atoi(out.event_id.c_str()))) != nullptr;
-        if (!*wanted_) continue;
-      }
       if (s.field == Field::kNested || (s.is_sub && type == 0x21)) {
         if (!s.is_sub) continue;
         Cursor nested{chunk_, size_, static_cast<size_t>(p - chunk_), static_cast<size_t>(p - chunk_) + n};
@@ -496,7 +495,14 @@ class ChunkParser {
           if (s.is_sub && (type == 0x0a || type == 0x15) && n == 8) out.record_id = rd64(p);
           else out.record_id_text = text();
           break;
-        case Field::kData: out.data.emplace_back(s.name, text()); break;
+        case Field::kData:
+          if (s.is_sub && (type & 0x80)) {
+            // An array substitution is one element per item (<Data>a</Data><Data>b</Data>).
+            for (std::string& item : render_array(type, p, n)) out.data.emplace_back(s.name, std::move(item));
+          } else {
+            out.data.emplace_back(s.name, text());
+          }
+          break;
         case Field::kNested: break;
       }
     }
@@ -507,9 +513,7 @@ class ChunkParser {
   size_t size_;
   std::unordered_map<uint32_t, std::string> names_;
   std::map<std::pair<uint32_t, size_t>, std::shared_ptr<const Compiled>> local_;
-  int data_index_ = 0;
   bool in_binxml_value_ = false;
-  std::optional<bool> wanted_;  // this record's EventData is decoded (a catalog event)
 };
 
 // The text libevtx renders for a value, so both readers give the same typed rows.
@@ -549,17 +553,51 @@ std::string render(uint8_t type, const uint8_t* p, size_t n) {
       for (uint8_t i = 0; i < count; ++i) s += fmt::format("-{}", rd32(p + 8 + 4 * i));
       return s;
     }
+    // Hex integers as Windows renders them (Event Viewer, wevtutil, Winlogbeat): "0x3e7", not
+    // zero-padded as libevtx writes them, so that an EVTX record and its export hold the same data.
     case 0x10:  // SizeT: as wide as the writer's pointers
-      if (n == 4) return fmt::format("0x{:08x}", rd32(p));
-      return n >= 8 ? fmt::format("0x{:016x}", rd64(p)) : "";
-    case 0x14: return n >= 4 ? fmt::format("0x{:08x}", rd32(p)) : "";
-    case 0x15: return n >= 8 ? fmt::format("0x{:016x}", rd64(p)) : "";
+      if (n == 4) return fmt::format("0x{:x}", rd32(p));
+      return n >= 8 ? fmt::format("0x{:x}", rd64(p)) : "";
+    case 0x14: return n >= 4 ? fmt::format("0x{:x}", rd32(p)) : "";
+    case 0x15: return n >= 8 ? fmt::format("0x{:x}", rd64(p)) : "";
     default: {
-      std::string hex;
-      for (size_t i = 0; i < n && i < 4096; ++i) hex += fmt::format("{:02X}", p[i]);
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      std::string hex(2 * n, '0');
+      for (size_t i = 0; i < n; ++i) {
+        hex[2 * i] = kHex[p[i] >> 4];
+        hex[2 * i + 1] = kHex[p[i] & 15];
+      }
       return hex;
     }
   }
+}
+
+// The items of an array value (type 0x80 | item type): UTF-16 strings end at each NUL, other
+// items have their type's size. An item type of no fixed size is kept whole, as hex.
+std::vector<std::string> render_array(uint8_t type, const uint8_t* p, size_t n) {
+  uint8_t item = type & 0x7f;
+  std::vector<std::string> out;
+  if (item == 0x01) {
+    size_t start = 0, chars = n / 2;
+    for (size_t i = 0; i <= chars; ++i) {
+      if (i < chars && rd16(p + 2 * i) != 0) continue;
+      if (i < chars || i > start) out.push_back(utf16_to_utf8(p + 2 * start, i - start));
+      start = i + 1;
+    }
+    return out;
+  }
+  size_t size = 0;
+  switch (item) {
+    case 0x03: case 0x04: size = 1; break;
+    case 0x05: case 0x06: size = 2; break;
+    case 0x07: case 0x08: case 0x0d: case 0x14: size = 4; break;
+    case 0x09: case 0x0a: case 0x11: case 0x15: size = 8; break;
+    case 0x0f: size = 16; break;
+    default: break;
+  }
+  if (size == 0 || n % size != 0) return {render(0x0e, p, n)};
+  for (size_t at = 0; at < n; at += size) out.push_back(render(item, p + at, size));
+  return out;
 }
 
 struct DecodedRecord {
@@ -662,10 +700,16 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
         if (!f.version.empty() && (!version || *version < 0 || *version > 255))
           malformed(fmt::format("Version '{}' is not a number", f.version));
         r.version = version ? static_cast<int>(*version) : -1;
-        for (auto& [name, value] : f.data) {
-          r.owned_names.push_back(std::move(name));
-          r.values.push_back(std::move(value));
-        }
+      }
+      for (auto& [name, value] : f.data) {
+        r.owned_names.push_back(std::move(name));
+        r.values.push_back(std::move(value));
+      }
+      for (const auto& nm : r.owned_names) r.names.emplace_back(nm);
+      // Before the renaming below: the data is what the record holds.
+      r.data = event_data_json(r.names, r.values);
+      if (r.spec) {
+        r.names.clear();
         // Older manifests name a field twice (4648's second LogonGuid is the target's): the
         // second occurrence takes the Target name the catalog knows, as its position says.
         for (size_t i = 0; i < r.owned_names.size(); ++i)

@@ -11,7 +11,8 @@
 namespace treeline::ingest {
 namespace {
 
-using nlohmann::json;
+// Ordered: EventData keeps the order the exporter wrote, as the EVTX record has it.
+using json = nlohmann::ordered_json;
 
 std::string scalar(const json& v) {
   if (v.is_string()) return v.get<std::string>();
@@ -59,24 +60,64 @@ std::string get(const json& root, std::initializer_list<std::string_view> paths)
   return {};
 }
 
+// An element's fields by their own names, as the EVTX reader names them: UserData wraps its
+// fields in one element (<LogFileCleared>), and some providers nest them deeper (CAPI2). Text
+// of an element with attributes is its "#text"; the attributes themselves are not fields.
+// evtx_dump writes a repeated element X as X, X_1, X_2: the copies take X's name again.
+std::string unsuffixed(const json& parent, const std::string& key) {
+  auto us = key.rfind('_');
+  if (us == std::string::npos || us + 1 == key.size() ||
+      key.find_first_not_of("0123456789", us + 1) != std::string::npos)
+    return key;
+  std::string base = key.substr(0, us);
+  return parent.contains(base) ? base : key;
+}
+
+void flatten(const json& v, const std::string& name, ExportedEvent& e, int depth) {
+  if (depth > 32) return;  // deeper than any manifest; bounded against hostile input
+  if (v.is_object()) {
+    bool any = false;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (it.key() == "#attributes" || it.key() == "xmlns") continue;
+      any = true;
+      flatten(*it, it.key() == "#text" ? name : unsuffixed(v, it.key()), e, depth + 1);
+    }
+    // An element with attributes only is present and empty, as the EVTX reader has it.
+    if (!any) e.data.emplace_back(name, "");
+  } else if (v.is_array()) {
+    for (const auto& item : v) flatten(item, name, e, depth + 1);
+  } else {
+    e.data.emplace_back(name, scalar(v));
+  }
+}
+
 // Every scalar under `prefix` ("winlog.event_data"), nested or dotted, by its own name.
 void collect(const json& root, const std::string& prefix, ExportedEvent& e) {
   if (const json* obj = path(root, prefix); obj && obj->is_object()) {
     for (auto it = obj->begin(); it != obj->end(); ++it) {
       if (it.key() == "#attributes") continue;
       if (it.key() == "Data" && it->is_array()) {
-        // <Data Name="X">v</Data> rendered as [{"#attributes": {"Name": "X"}, "#text": "v"}]
-        for (const auto& d : *it)
+        // <Data Name="X">v</Data> rendered as [{"#attributes": {"Name": "X"}, "#text": "v"}]; plain
+        // strings are unnamed <Data> (an empty name).
+        for (const auto& d : *it) {
           if (d.is_object()) e.data.emplace_back(get(d, {"#attributes.Name", "@Name", "Name"}), get(d, {"#text", "value"}));
+          else e.data.emplace_back("", scalar(d));
+        }
         continue;
       }
-      if (it->is_object()) {
-        // UserData wraps its fields in one element (<LogFileCleared>): take that element's fields.
-        for (auto in = it->begin(); in != it->end(); ++in)
-          if (!in->is_object() && in.key() != "xmlns") e.data.emplace_back(in.key(), scalar(*in));
+      if (it.key() == "Data" && it->is_object() && !it->contains("#attributes")) {
+        // evtx_dump's unnamed <Data>: {"#text": ["a", "b"]} or {"#text": "a"}.
+        if (auto t = it->find("#text"); t != it->end()) {
+          if (t->is_array()) for (const auto& d : *t) e.data.emplace_back("", scalar(d));
+          else e.data.emplace_back("", scalar(*t));
+        }
         continue;
       }
-      e.data.emplace_back(it.key(), scalar(*it));
+      if (it.key() == "Data" && !it->is_object()) {
+        e.data.emplace_back("", scalar(*it));  // one unnamed <Data>
+        continue;
+      }
+      flatten(*it, unsuffixed(*obj, it.key()), e, 0);
     }
   }
   std::string dotted = prefix + ".";

@@ -1,6 +1,7 @@
 #include "ingest/record_builder.hpp"
 
 #include "core/regex.hpp"
+#include "ingest/event_data.hpp"
 
 #include <fmt/format.h>
 
@@ -48,6 +49,8 @@ Status build_record(ExportedEvent&& in, EventRecord& r) {
     r.values.push_back(std::move(value));
   }
   for (const auto& n : r.owned_names) r.names.emplace_back(n);
+  // Before anything is derived from the message: the data is what the export holds.
+  r.data = event_data_json(r.names, r.values);
   if (r.spec) {
     // Some exporters fold Sysmon's ProcessId into their own ProcessID; the message still says it.
     if (r.spec->channel != "Security" && !r.value("ProcessId") && !in.message.empty()) {

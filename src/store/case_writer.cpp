@@ -224,6 +224,14 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   if (ev.step() != SQLITE_DONE) return db_.error("inserting an event");
   if (sqlite3_changes(db_.get()) == 0) return AddResult::kDuplicate;
   int64_t event_pk = sqlite3_last_insert_rowid(db_.get());
+  if (r.data) {
+    if (auto s = prepare_into(db_, insert_data_, "INSERT INTO event_data (event_pk, data) VALUES (?, ?)"); !s)
+      return s.error();
+    insert_data_.reset();
+    insert_data_.bind(1, event_pk);
+    insert_data_.bind_static(2, std::string_view(*r.data));
+    if (insert_data_.step() != SQLITE_DONE) return db_.error("inserting an event's data");
+  }
 
   if (r.spec && !r.spec->table.empty()) {
     auto st = typed_insert(*r.spec);

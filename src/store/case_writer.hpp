@@ -65,6 +65,7 @@ class CaseWriter {
   std::optional<Transaction> tx_;  // the current source's; rolled back if it is never committed
   int64_t source_id_ = 0;
   Stmt insert_event_;
+  Stmt insert_data_;
   Stmt select_host_, insert_host_, select_channel_, insert_channel_, select_provider_, insert_provider_;
   Stmt insert_issue_;
   Stmt find_same_;

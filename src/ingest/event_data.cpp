@@ -1,0 +1,86 @@
+#include "ingest/event_data.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace treeline::ingest {
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 15];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::optional<std::string> event_data_json(const std::vector<std::string_view>& names,
+                                           const std::vector<std::string>& values) {
+  size_t n = std::min(names.size(), values.size());
+  if (n == 0) return std::nullopt;
+  // Keys in first-seen order, each with the positions of its values. Written by hand rather
+  // than through a JSON library: ingest builds one per record.
+  std::vector<std::string> keys;
+  std::vector<std::vector<size_t>> at;
+  std::unordered_map<std::string_view, size_t> index;
+  keys.reserve(n);
+  at.reserve(n);
+  size_t unnamed = 0;
+  for (size_t i = 0; i < n; ++i) {
+    std::string key = names[i].empty() ? "Data_" + std::to_string(++unnamed) : std::string(names[i]);
+    // Most records have a few fields: a scan beats hashing them.
+    size_t found = keys.size();
+    if (n <= 32) {
+      for (size_t k = 0; k < keys.size(); ++k)
+        if (keys[k] == key) found = k;
+    } else if (auto f = index.find(key); f != index.end()) {
+      found = f->second;
+    }
+    if (found < keys.size()) {
+      at[found].push_back(i);
+      continue;
+    }
+    size_t k = keys.size();
+    keys.push_back(std::move(key));
+    at.push_back({i});
+    // Views into `keys` stay valid: it was reserved for every name.
+    if (n > 32) index.emplace(std::string_view(keys.back()), k);
+  }
+  std::string out = "{";
+  for (size_t k = 0; k < keys.size(); ++k) {
+    if (k) out += ',';
+    append_json_string(out, keys[k]);
+    out += ':';
+    if (at[k].size() == 1) {
+      append_json_string(out, values[at[k][0]]);
+      continue;
+    }
+    out += '[';
+    for (size_t j = 0; j < at[k].size(); ++j) {
+      if (j) out += ',';
+      append_json_string(out, values[at[k][j]]);
+    }
+    out += ']';
+  }
+  out += '}';
+  return out;
+}
+
+}  // namespace treeline::ingest
