@@ -41,7 +41,10 @@ Table files_table(const ingest::IngestReport& r) {
   Table t;
   t.columns = {"file", "status", "reader", "read", "new", "duplicate", "recovered", "skipped", "issues"};
   for (const auto& f : r.files) {
-    t.rows.push_back({f.path, std::string(status_name(f.status)), f.reader, f.totals.read, f.totals.added,
+    // A file cut short is kept as far as it goes: the case marks it partial.
+    std::string status = f.status == ingest::FileReport::Status::kIngested && f.read.truncated ? "partial (cut short)"
+                                                                                                : status_name(f.status);
+    t.rows.push_back({f.path, status, f.reader, f.totals.read, f.totals.added,
                       f.totals.duplicate, f.totals.recovered, f.totals.skipped, f.issue_count});
   }
   return t;
@@ -51,7 +54,7 @@ Table events_table(const ingest::IngestReport& r) {
   Table t;
   t.columns = {"channel", "event_id", "records", "stored_as"};
   for (const auto& [key, c] : r.by_event)
-    t.rows.push_back({key.first, int64_t{key.second}, c.records, std::string(c.typed ? "typed" : "counted")});
+    t.rows.push_back({key.first, int64_t{key.second}, c.records, std::string(c.typed ? "typed" : "data")});
   return t;
 }
 

@@ -22,6 +22,7 @@ struct ReadStats {
   int64_t fragments = 0;     // recovery candidates in free space that did not parse
   int64_t xml_rendered = 0;  // records whose XML had to be rendered (unknown layout or channel)
   bool corrupted = false;    // libevtx flagged the file as corrupted
+  bool truncated = false;    // the file ends before what its header (or last line) promises
   int64_t slack_signatures = 0;  // native reader: record signatures seen in free space or unused chunks
   int64_t cross_checked = 0; // positional records compared with their XML (ReadOptions)
   int64_t cross_check_mismatches = 0;

@@ -611,6 +611,9 @@ struct DecodedChunk {
   std::vector<ReadIssue> issues;
   size_t normal = 0, recovered = 0, skipped = 0;
   size_t slack = 0;  // record signatures past the last record: old records libevtx may recover
+  size_t index = 0;
+  bool zeroed = false;  // all zeros where a chunk should be
+  uint64_t last_record_id = 0;  // of the live records
 };
 
 // Counts record signatures in bytes that hold no live record. Only a hint for the auto reader,
@@ -629,12 +632,14 @@ size_t count_record_signatures(const uint8_t* begin, const uint8_t* end) {
 
 DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
   DecodedChunk out;
+  out.index = index;
   std::string where_chunk = fmt::format("chunk {}", index);
   bool damaged = false;
   if (size < 512 || std::memcmp(chunk, "ElfChnk\0", 8) != 0) {
     // Not a chunk at all: an unused (zeroed) chunk at the end is normal and not reported.
     bool zero = std::all_of(chunk, chunk + std::min<size_t>(size, 512), [](uint8_t b) { return b == 0; });
     if (!zero) out.issues.push_back({where_chunk, "no chunk signature; its records are read where they parse", false});
+    out.zeroed = zero;
     if (zero || size < 512) {
       out.slack = count_record_signatures(chunk, chunk + size);
       return out;
@@ -721,6 +726,7 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
       }
       d.ok = true;
       if (damaged) ++out.recovered; else ++out.normal;
+      if (!damaged) out.last_record_id = std::max(out.last_record_id, r.record_id);
     } catch (const Malformed& m) {
       ++out.skipped;
       d.issue = ReadIssue{where(), m.what, true};
@@ -805,7 +811,22 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
   auto fetch = [&src, header_block](size_t i, std::vector<uint8_t>& buf) {
     return src.read(header_block + i * kChunkSize, kChunkSize, buf);
   };
+  // What the header promises: chunks in use and the next record id. A file that ends before
+  // them, or whose chunks in use are zeros, was cut short (a copy stopped, a collection tool's
+  // size limit) and is said to be.
+  const uint64_t last_chunk = rd64(header.data() + 16), next_record = rd64(header.data() + 24);
+  const uint16_t header_chunks = rd16(header.data() + 42);
+  const bool header_sane = header_chunks > 0 && last_chunk < header_chunks;
+  uint64_t last_record_read = 0;
+  // Zeroed chunks the header counts in use, after the last chunk that held records: a zeroed
+  // tail. (A zeroed chunk before live ones is a damaged middle, which a stale header also shows.)
+  std::optional<size_t> first_zeroed, last_with_records;
   auto deliver = [&](DecodedChunk& d) -> Status {
+    last_record_read = std::max(last_record_read, d.last_record_id);
+    if (!d.records.empty()) last_with_records = d.index;
+    if (d.zeroed && header_sane && d.index <= last_chunk &&
+        (!first_zeroed || (last_with_records && *last_with_records > *first_zeroed)))
+      first_zeroed = d.index;
     for (auto& issue : d.issues)
       if (auto s = on_issue(issue); !s) return s;
     for (auto& rec : d.records) {
@@ -823,6 +844,34 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
   };
   // A stream that broke mid-way: what it gave is kept, and the loss is said.
   auto finish = [&]() -> Expected<ReadStats> {
+    if (first_zeroed && (!last_with_records || *last_with_records < *first_zeroed)) {
+      stats.truncated = true;
+      ++stats.skipped;  // at least one record: how many the zeros held is unknown
+      if (auto s = on_issue({fmt::format("chunk {}", *first_zeroed),
+                             fmt::format("chunks {} to {} are all zeros, but the header counts them in use (its next "
+                                         "record id is {}, the last record read is {}): their records are lost",
+                                         *first_zeroed, last_chunk, next_record, last_record_read),
+                             true});
+          !s)
+        return s.error();
+    }
+    size_t file_end = src.sequential() ? src.stream_pos : src.size;
+    size_t promised = header_block + static_cast<size_t>(header_chunks) * kChunkSize;
+    if (header_sane && file_end < promised && !src.stream_error) {
+      stats.truncated = true;
+      ++stats.skipped;  // at least one record, as for a chunk whose rest is skipped
+      std::string records = next_record > last_record_read + 1
+                                ? fmt::format("; the header's next record id is {}, the last record read is {}",
+                                              next_record, last_record_read)
+                                : std::string();
+      if (auto s = on_issue({fmt::format("byte {}", file_end),
+                             fmt::format("the file ends here, but its header counts {} chunks ({} bytes): it was cut "
+                                         "short{}",
+                                         header_chunks, promised, records),
+                             true});
+          !s)
+        return s.error();
+    }
     if (src.stream_error) {
       stats.corrupted = true;
       if (auto s = on_issue({fmt::format("byte {}", src.stream_pos),

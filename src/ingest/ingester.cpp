@@ -118,7 +118,9 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
   auto already_in_case = [&](const std::string& sha256) -> Expected<bool> {
     auto known = writer_.find_source(sha256);
     if (!known) return known.error();
-    if (!known->has_value() || (*known)->status != "complete") return false;
+    // A partial source with events is a file cut short, read as far as it goes: the same bytes
+    // give the same records. One without events is a run that was interrupted: read again.
+    if (!known->has_value() || ((*known)->status != "complete" && !(*known)->has_events)) return false;
     rep.status = FileReport::Status::kAlreadyInCase;
     rep.message = (*known)->path == info.path ? "already in the case" : fmt::format("already in the case as {}", (*known)->path);
     return true;
@@ -221,7 +223,8 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
   }
   rep.read = *result;
   t.skipped = result->skipped;
-  if (auto s = writer_.commit_source(t, true); !s) {
+  // A file cut short is kept as far as it goes, marked partial.
+  if (auto s = writer_.commit_source(t, !result->truncated); !s) {
     writer_.rollback_source();
     return s;
   }
@@ -288,7 +291,8 @@ Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, c
   // of corrupt chunks is the proven path.
   bool again = false;
   // Damage the native reader met (skipped records, a bad file header) sends the file to libevtx.
-  auto redo = [](const ReadStats& r) { return r.skipped > 0 || r.corrupted; };
+  // A file cut short is not: libevtx reads no further, and would lose the truncation's mark.
+  auto redo = [](const ReadStats& r) { return (r.skipped > 0 || r.corrupted) && !r.truncated; };
   if (auto s = ingest_source(info, native, rep, total, progress, progress_fn, redo, &again); !s) return s;
   if (!again && !(rep.status == FileReport::Status::kFailed)) return ok_status();
   std::string path = rep.path;

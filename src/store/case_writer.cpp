@@ -27,12 +27,15 @@ Status prepare_into(Db& db, Stmt& st, std::string_view sql) {
 }  // namespace
 
 Expected<std::optional<CaseWriter::KnownSource>> CaseWriter::find_source(const std::string& sha256) {
-  auto st = db_.prepare("SELECT source_id, path, status FROM sources WHERE sha256 = ?");
+  auto st = db_.prepare(
+      "SELECT source_id, path, status, EXISTS (SELECT 1 FROM events e WHERE e.source_id = s.source_id) "
+      "FROM sources s WHERE sha256 = ? ORDER BY status = 'complete' DESC LIMIT 1");
   if (!st) return st.error();
   st->bind(1, std::string_view(sha256));
   int rc = st->step();
   if (rc == SQLITE_ROW)
-    return std::optional<KnownSource>(KnownSource{st->column_int(0), st->column_text(1), st->column_text(2)});
+    return std::optional<KnownSource>(
+        KnownSource{st->column_int(0), st->column_text(1), st->column_text(2), st->column_int(3) != 0});
   if (rc != SQLITE_DONE) return db_.error("looking up source");
   return std::optional<KnownSource>();
 }
@@ -48,7 +51,9 @@ Expected<bool> CaseWriter::has_source_of_size(int64_t size) {
 
 Status CaseWriter::set_sha256(const std::string& sha256, std::optional<int64_t> size) {
   // A partial source of these bytes from an interrupted run holds the hash: it is replaced.
-  auto del = db_.prepare("DELETE FROM sources WHERE sha256 = ? AND status = 'partial' AND source_id <> ?");
+  // Only one without events: a partial source with events is a cut file, and stays.
+  auto del = db_.prepare("DELETE FROM sources WHERE sha256 = ? AND status = 'partial' AND source_id <> ? "
+                         "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.source_id = sources.source_id)");
   if (!del) return del.error();
   del->bind(1, std::string_view(sha256));
   del->bind(2, source_id_);
@@ -71,7 +76,8 @@ Status CaseWriter::begin_source(const SourceInfo& info) {
   tx_.emplace(std::move(*tx));
   // A partial source left by an interrupted older run is replaced, not duplicated: its events
   // were never committed, because each source is one transaction.
-  auto del = db_.prepare("DELETE FROM sources WHERE sha256 = ? AND status = 'partial'");
+  auto del = db_.prepare("DELETE FROM sources WHERE sha256 = ? AND status = 'partial' "
+                         "AND NOT EXISTS (SELECT 1 FROM events e WHERE e.source_id = sources.source_id)");
   if (!del) return del.error();
   del->bind(1, std::string_view(info.sha256));
   if (del->step() != SQLITE_DONE) return db_.error("replacing a partial source");

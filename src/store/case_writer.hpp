@@ -41,6 +41,7 @@ class CaseWriter {
     int64_t source_id;
     std::string path;
     std::string status;
+    bool has_events = false;
   };
   Expected<std::optional<KnownSource>> find_source(const std::string& sha256);
   // Whether any source has this many bytes: a file of a size no source has cannot be one the
