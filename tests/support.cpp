@@ -1,6 +1,7 @@
 #include "support.hpp"
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +95,24 @@ std::map<std::string, CountsRow> load_counts() {
     out[f[0]] = row;
   }
   return out;
+}
+
+int64_t scalar(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return -1;
+  }
+  sqlite3_stmt* st = nullptr;
+  // -1 when the case has no such table yet (an ingest that has only just started).
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return -1;
+  }
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
 }
 
 }  // namespace treeline::test

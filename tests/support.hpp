@@ -32,6 +32,9 @@ struct RunResult {
 RunResult run_treeline(const std::vector<std::string>& args);
 RunResult run_shell(const std::string& command);
 std::string shell_quote(const std::string& s);
+// The first column of the first row of `sql` on the case at `db_path` (read only); -1 when the
+// case or the table is not there (yet).
+int64_t scalar(const std::string& db_path, const std::string& sql);
 
 // COUNTS.tsv: path -> column -> value; method is kept as a string.
 struct CountsRow {

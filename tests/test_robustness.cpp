@@ -18,25 +18,12 @@
 namespace fs = std::filesystem;
 using nlohmann::json;
 using treeline::test::run_shell;
+using treeline::test::scalar;
 using treeline::test::run_treeline;
 using treeline::test::TempDir;
 
 namespace {
 
-int64_t scalar(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  // -1 when the case has no such table yet (an ingest that has only just started).
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return -1;
-  }
-  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
-}
 
 // Security 4688 v2 in evtx_dump's JSON shape (Event.System / Event.EventData).
 struct Writer {
@@ -361,7 +348,7 @@ TEST_CASE("A schema-7 case upgrades in place: processes keep their keys, the tim
       DROP TABLE processes;
       CREATE TABLE processes AS SELECT * FROM p7;
       DROP TABLE p7;
-      DROP TABLE event_data;
+      DROP TABLE event_data; DROP VIEW source_paths_v; DROP TABLE source_paths;
       PRAGMA user_version = 7; COMMIT;)sql";
     char* err = nullptr;
     int rc = sqlite3_exec(h, downgrade, nullptr, nullptr, &err);
@@ -386,61 +373,4 @@ TEST_CASE("A schema-7 case upgrades in place: processes keep their keys, the tim
   auto after = run_treeline({"timeline", db});
   CHECK(after.exit_code == 0);
   CHECK(after.out == before.out);
-}
-
-// A log cut short (a copy that stopped, a collection tool's size limit) or with its last chunks
-// zeroed is read as far as it goes, marked partial, and says where it ends: exit 3, never
-// "complete". Cut copies of a real log, made here.
-TEST_CASE("A real log cut at byte 300,000 or with a zeroed chunk is partial, says where, and exits 3",
-          "[robustness][cut]") {
-  const fs::path real = treeline::test::shared_data() / "evtx-rs" / "security.evtx";
-  TempDir dir;
-  std::string bytes;
-  {
-    std::ifstream in(real, std::ios::binary);
-    bytes.assign((std::istreambuf_iterator<char>(in)), {});
-  }
-  REQUIRE(bytes.size() > 1000000);
-  auto write = [&](const std::string& name, const std::string& content) {
-    std::ofstream(dir.file(name), std::ios::binary) << content;
-    return dir.file(name);
-  };
-  // Cut in the middle of a chunk; and cut at a chunk boundary (the header still counts more).
-  for (size_t cut : {size_t{300000}, size_t{4096 + 8 * 65536}}) {
-    std::string log = write("cut.evtx", bytes.substr(0, cut)), db = dir.file("cut.db");
-    fs::remove(db);
-    auto r = run_treeline({"ingest", db, log});
-    INFO(cut << ": " << r.err);
-    CHECK(r.exit_code == 3);
-    CHECK_THAT(r.err, Catch::Contains("byte " + std::to_string(cut)) && Catch::Contains("cut short"));
-    CHECK_THAT(r.out, Catch::Contains("partial (cut short)"));
-    CHECK(scalar(db, "SELECT count(*) FROM sources WHERE status = 'partial'") == 1);
-    CHECK(scalar(db, "SELECT count(*) FROM events") > 300);
-    // Ingested again: the same bytes, already in the case, nothing lost twice.
-    auto again = run_treeline({"ingest", "-q", db, log});
-    CHECK(again.exit_code == 0);
-    CHECK(scalar(db, "SELECT count(*) FROM sources") == 1);
-    CHECK(scalar(db, "SELECT count(*) FROM pragma_foreign_key_check") == 0);
-  }
-  // The whole log is complete (the control).
-  {
-    auto r = run_treeline({"ingest", "-q", dir.file("whole.db"), real.string()});
-    CHECK(r.exit_code == 0);
-    CHECK(scalar(dir.file("whole.db"), "SELECT count(*) FROM sources WHERE status = 'complete'") == 1);
-  }
-  // Its last chunk in use zeroed: the header's last chunk number says which.
-  {
-    uint64_t last_chunk = 0;
-    for (int i = 7; i >= 0; --i) last_chunk = (last_chunk << 8) | static_cast<unsigned char>(bytes[16 + i]);
-    std::string zeroed = bytes;
-    size_t at = 4096 + last_chunk * 65536;
-    REQUIRE(at + 65536 <= zeroed.size());
-    std::fill(zeroed.begin() + static_cast<std::ptrdiff_t>(at), zeroed.begin() + static_cast<std::ptrdiff_t>(at + 65536), '\0');
-    std::string log = write("zeroed.evtx", zeroed), db = dir.file("zeroed.db");
-    auto r = run_treeline({"ingest", db, log});
-    INFO(r.err);
-    CHECK(r.exit_code == 3);
-    CHECK_THAT(r.err, Catch::Contains("chunk " + std::to_string(last_chunk)) && Catch::Contains("are all zeros"));
-    CHECK(scalar(db, "SELECT count(*) FROM sources WHERE status = 'partial'") == 1);
-  }
 }

@@ -115,6 +115,7 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
   rep.reader = info.reader;
   // Whether these bytes are already in the case: asked before reading when the hash is known,
   // after reading when it was computed meanwhile (a file of a size no source has).
+  std::optional<int64_t> same_bytes_as;  // the source these bytes already are
   auto already_in_case = [&](const std::string& sha256) -> Expected<bool> {
     auto known = writer_.find_source(sha256);
     if (!known) return known.error();
@@ -122,6 +123,7 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     // give the same records. One without events is a run that was interrupted: read again.
     if (!known->has_value() || ((*known)->status != "complete" && !(*known)->has_events)) return false;
     rep.status = FileReport::Status::kAlreadyInCase;
+    same_bytes_as = (*known)->source_id;
     rep.message = (*known)->path == info.path ? "already in the case" : fmt::format("already in the case as {}", (*known)->path);
     return true;
   };
@@ -129,7 +131,8 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
   if (!sha_pending) {
     auto known = already_in_case(info.sha256);
     if (!known) return known.error();
-    if (*known) return ok_status();
+    // Not read again, but the chain of custody keeps where the copy was.
+    if (*known) return writer_.add_path(*same_bytes_as, info, "same_bytes");
   }
   if (bulk_planned_ && !bulk_dropped_) {
     if (auto s = store::drop_bulk_indexes(db_); !s) return s;
@@ -214,7 +217,9 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
       rep.issues.clear();
       rep.issue_count = 0;
       if (!known) return known.error();
-      return ok_status();
+      store::SourceInfo seen = info;
+      if (pending_size_) seen.size = *pending_size_;
+      return writer_.add_path(*same_bytes_as, seen, "same_bytes");
     }
     if (auto s = writer_.set_sha256(*sha, pending_size_); !s) {
       writer_.rollback_source();

@@ -163,6 +163,19 @@ Status to_event(const json& j, ExportedEvent& e) {
     collect(j, "winlog.user_data", e);
     return ok_status();
   }
+  if (j.contains("log_name") && j.contains("event_id")) {  // Winlogbeat 6.x: winlog's fields at the top
+    e.event_id = get(j, {"event_id"});
+    e.channel = get(j, {"log_name"});
+    e.computer = get(j, {"computer_name", "host.name"});
+    e.provider = get(j, {"source_name"});
+    e.time = get(j, {"@timestamp"});
+    e.record_id = get(j, {"record_number"});
+    e.version = get(j, {"version"});
+    e.message = get(j, {"message"});
+    collect(j, "event_data", e);
+    collect(j, "user_data", e);
+    return ok_status();
+  }
   if (j.contains("EventID") || j.contains("EventId")) {  // NXLog-style flat
     e.event_id = get(j, {"EventID", "EventId"});
     e.channel = get(j, {"Channel", "channel"});
@@ -177,7 +190,8 @@ Status to_event(const json& j, ExportedEvent& e) {
       if (!is_flat_system_key(it.key()) && !it->is_object() && !it->is_array()) e.data.emplace_back(it.key(), scalar(*it));
     return ok_status();
   }
-  return Error{ErrorCode::kBadInput, "unknown JSON shape (not Winlogbeat/ECS, NXLog flat, or Event.System)"};
+  return Error{ErrorCode::kBadInput,
+               "unknown JSON shape (not Winlogbeat 6/7/ECS, NXLog flat, or Event.System)"};
 }
 
 }  // namespace

@@ -52,16 +52,34 @@ Status build_record(ExportedEvent&& in, EventRecord& r) {
   // Before anything is derived from the message: the data is what the export holds.
   r.data = event_data_json(r.names, r.values);
   if (r.spec) {
-    // Some exporters fold Sysmon's ProcessId into their own ProcessID; the message still says it.
-    if (r.spec->channel != "Security" && !r.value("ProcessId") && !in.message.empty()) {
-      static const Regex kPid = *Regex::compile(R"((?:^|\n)ProcessId:[ \t]*(\d+))");
-      if (auto m = kPid.find(in.message)) {
-        r.owned_names.push_back("ProcessId");
-        r.values.push_back(std::string(m->group1));
-        r.names.clear();
-        for (const auto& n : r.owned_names) r.names.emplace_back(n);
+    // Some exporters fold the event's ProcessId (Sysmon's, 4688's creator) into their own
+    // ProcessID, and some drop 1102's UserData; the message still says them. Derived fields go
+    // to the typed row, not to the data, which keeps what the export holds.
+    auto recover = [&](std::string_view field, const Regex& pattern) {
+      if (r.value(field) || in.message.empty()) return;
+      if (auto m = pattern.find(in.message)) {
+        r.owned_names.emplace_back(field);
+        r.values.emplace_back(m->group1);
       }
+    };
+    if (r.spec->channel != "Security") {
+      static const Regex kPid = *Regex::compile(R"((?:^|\n)ProcessId:[ \t]*(\d+))");
+      recover("ProcessId", kPid);
+    } else if (r.event_id == 4688) {
+      static const Regex kCreator = *Regex::compile(R"(Creator Process ID:[ \t]*(0x[0-9a-fA-F]+|\d+))");
+      recover("ProcessId", kCreator);
+    } else if (r.event_id == 1102) {
+      static const Regex kUser = *Regex::compile(R"(Account Name:[ \t]*([^\r\n\t]+))");
+      static const Regex kDomain = *Regex::compile(R"(Domain Name:[ \t]*([^\r\n\t]+))");
+      static const Regex kLogon = *Regex::compile(R"(Logon ID:[ \t]*(0x[0-9a-fA-F]+))");
+      static const Regex kSid = *Regex::compile(R"(Security ID:[ \t]*(S-[0-9-]+))");
+      recover("SubjectUserName", kUser);
+      recover("SubjectDomainName", kDomain);
+      recover("SubjectLogonId", kLogon);
+      recover("SubjectUserSid", kSid);
     }
+    r.names.clear();
+    for (const auto& n : r.owned_names) r.names.emplace_back(n);
     if (auto v = parse_windows_int(in.version)) {
       r.version = static_cast<int>(*v);
     } else {

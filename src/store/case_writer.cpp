@@ -40,6 +40,22 @@ Expected<std::optional<CaseWriter::KnownSource>> CaseWriter::find_source(const s
   return std::optional<KnownSource>();
 }
 
+Status CaseWriter::add_path(int64_t source_id, const SourceInfo& info, std::string_view how) {
+  auto st = db_.prepare(
+      "INSERT INTO source_paths (source_id, path, container, member, size, seen_at, how) VALUES (?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (source_id, path, container, member) DO NOTHING");
+  if (!st) return st.error();
+  st->bind(1, source_id);
+  st->bind(2, std::string_view(info.path));
+  st->bind(3, std::string_view(info.container ? *info.container : std::string()));
+  st->bind(4, std::string_view(info.member ? *info.member : std::string()));
+  st->bind(5, info.size);
+  st->bind(6, std::string_view(now_iso()));
+  st->bind(7, how);
+  if (st->step() != SQLITE_DONE) return db_.error(fmt::format("recording the path {}", info.path));
+  return ok_status();
+}
+
 Expected<bool> CaseWriter::has_source_of_size(int64_t size) {
   auto st = db_.prepare("SELECT 1 FROM sources WHERE size = ? LIMIT 1");
   if (!st) return st.error();
@@ -64,6 +80,7 @@ Status CaseWriter::set_sha256(const std::string& sha256, std::optional<int64_t> 
   if (size) st->bind(2, *size); else st->bind_null(2);
   st->bind(3, source_id_);
   if (st->step() != SQLITE_DONE) return db_.error("recording the source's hash");
+  if (size) info_.size = *size;
   return ok_status();
 }
 
@@ -74,6 +91,7 @@ Status CaseWriter::begin_source(const SourceInfo& info) {
   auto tx = Transaction::begin(db_, {.foreign_keys_off = true}, fmt::format("the ingest of {}", info.path));
   if (!tx) return tx.error();
   tx_.emplace(std::move(*tx));
+  info_ = info;
   // A partial source left by an interrupted older run is replaced, not duplicated: its events
   // were never committed, because each source is one transaction.
   auto del = db_.prepare("DELETE FROM sources WHERE sha256 = ? AND status = 'partial' "
@@ -281,6 +299,7 @@ Status CaseWriter::commit_source(const SourceTotals& t, bool complete) {
   st->bind(6, std::string_view(complete ? "complete" : "partial"));
   st->bind(7, source_id_);
   if (st->step() != SQLITE_DONE) return db_.error("finishing the source");
+  if (auto s = add_path(source_id_, info_, "read"); !s) return s;
   if (!tx_) return Error{ErrorCode::kInternal, "finishing a source that was not begun"};
   Status committed = tx_->commit();
   tx_.reset();

@@ -44,6 +44,9 @@ class CaseWriter {
     bool has_events = false;
   };
   Expected<std::optional<KnownSource>> find_source(const std::string& sha256);
+  // Records that `info`'s path holds the bytes of `source_id` (read, or skipped as the same
+  // bytes): once per path and source.
+  Status add_path(int64_t source_id, const SourceInfo& info, std::string_view how);
   // Whether any source has this many bytes: a file of a size no source has cannot be one the
   // case holds, so its hash can be computed while it is read instead of before.
   Expected<bool> has_source_of_size(int64_t size);
@@ -67,6 +70,7 @@ class CaseWriter {
   int64_t source_id_ = 0;
   Stmt insert_event_;
   Stmt insert_data_;
+  SourceInfo info_;  // of the source being written
   Stmt select_host_, insert_host_, select_channel_, insert_channel_, select_provider_, insert_provider_;
   Stmt insert_issue_;
   Stmt find_same_;
