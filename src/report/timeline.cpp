@@ -316,48 +316,50 @@ Status write_parallel(RowWriter& w, store::Db& db, const TimelineOptions& o, con
   std::condition_variable_any cv;
   size_t next = 0, written = 0;
   const size_t window = workers + 2;
-  auto work_on = [&](std::stop_token stop) {
-    auto fail = [&](Error e) {
-      std::lock_guard lock(m);
-      if (next < outs.size()) outs[next] = Out{{}, 0, std::move(e), true};
-      next = outs.size();
-      cv.notify_all();
-    };
+  // A thread that fails marks the slice it held (or the next one) as the error, so that the
+  // writer stops there instead of waiting for it, and no more slices are handed out.
+  constexpr size_t kNone = SIZE_MAX;
+  auto fail = [&](Error e, size_t held) {
+    std::lock_guard lock(m);
+    size_t at = held != kNone ? held : next;
+    if (at < outs.size()) outs[at] = Out{{}, 0, std::move(e), true};
+    next = outs.size();
+    cv.notify_all();
+  };
+  auto work_on = [&](std::stop_token stop, size_t& held) {
     auto conn = store::open_case_read_only(db.path());
-    if (!conn) return fail(conn.error());
+    if (!conn) return fail(conn.error(), held);
     // Each connection caches its own pages: a smaller cache per thread keeps their sum bounded.
-    if (auto s = conn->exec(fmt::format("PRAGMA cache_size = -{}", kWorkerCacheKib)); !s) return fail(s.error());
+    if (auto s = conn->exec(fmt::format("PRAGMA cache_size = -{}", kWorkerCacheKib)); !s) return fail(s.error(), held);
     auto reader = SliceReader::prepare(*conn, o, names);
-    if (!reader) return fail(reader.error());
+    if (!reader) return fail(reader.error(), held);
     for (;;) {
-      size_t i;
       {
         std::unique_lock lock(m);
         if (!cv.wait(lock, stop, [&] { return next >= outs.size() || next < written + window; })) return;
         if (next >= outs.size()) return;
-        i = next++;
+        held = next++;
       }
       Out out;
-      auto s = reader->run(slices[i], [&](const std::vector<Cell>& cells) {
+      auto s = reader->run(slices[held], [&](const std::vector<Cell>& cells) {
         append_row(out.text, format, timeline_columns(), cells);
         ++out.rows;
       });
       if (!s) out.error = s.error();
       out.done = true;
       std::lock_guard lock(m);
-      outs[i] = std::move(out);
+      outs[held] = std::move(out);
+      held = kNone;
       cv.notify_all();
     }
   };
   // An exception (out of memory) is this thread's error, not the end of the process.
   auto work = [&](std::stop_token stop) {
+    size_t held = kNone;
     try {
-      work_on(stop);
+      work_on(stop, held);
     } catch (const std::exception& e) {
-      std::lock_guard lock(m);
-      if (next < outs.size()) outs[next] = Out{{}, 0, Error{ErrorCode::kInternal, e.what()}, true};
-      next = outs.size();
-      cv.notify_all();
+      fail(Error{ErrorCode::kInternal, e.what()}, held);
     }
   };
   std::vector<std::jthread> threads;
