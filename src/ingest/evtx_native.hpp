@@ -8,7 +8,7 @@
 #include <functional>
 #include <string>
 
-#include "ingest/evtx_libevtx.hpp"
+#include "ingest/reader.hpp"
 
 namespace treeline::ingest {
 

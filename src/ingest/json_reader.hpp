@@ -5,7 +5,7 @@
 #include <istream>
 #include <string>
 
-#include "ingest/evtx_libevtx.hpp"
+#include "ingest/reader.hpp"
 
 namespace treeline::ingest {
 

@@ -3,7 +3,7 @@
 // with or without a root element, with or without text between them.
 #include <istream>
 
-#include "ingest/evtx_libevtx.hpp"
+#include "ingest/reader.hpp"
 
 namespace treeline::ingest {
 

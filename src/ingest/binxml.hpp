@@ -1,0 +1,60 @@
+#pragma once
+// BinXML as EVTX chunks hold it: template definitions compiled once into the few fields treeline
+// keeps, template instances read straight into named values, and plain BinXML (the records of a
+// re-saved log, written without templates) read the same way. Internal to the EVTX readers.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace treeline::ingest::evtx {
+
+// Every read is bounds-checked; a violation throws this, caught per record (or per chunk).
+struct Malformed {
+  std::string what;
+};
+
+[[noreturn]] inline void malformed(std::string what) { throw Malformed{std::move(what)}; }
+
+inline uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
+inline uint32_t rd32(const uint8_t* p) {
+  return p[0] | (p[1] << 8) | (p[2] << 16) | (static_cast<uint32_t>(p[3]) << 24);
+}
+inline uint64_t rd64(const uint8_t* p) { return rd32(p) | (static_cast<uint64_t>(rd32(p + 4)) << 32); }
+
+void append_utf8(std::string& out, uint32_t cp);
+std::string utf16_to_utf8(const uint8_t* p, size_t chars);
+
+// The text libevtx renders for a value of BinXML type `type`.
+std::string render(uint8_t type, const uint8_t* p, size_t n);
+// The items of an array value (type 0x80 | item type).
+std::vector<std::string> render_array(uint8_t type, const uint8_t* p, size_t n);
+
+// Decoded fields of one record.
+struct Fields {
+  std::string event_id, version, provider, channel, computer, time_text, record_id_text;
+  std::optional<int64_t> time;
+  std::optional<uint64_t> record_id;
+  std::vector<std::pair<std::string, std::string>> data;
+};
+
+// Parses the records of one chunk; names and templates it meets are cached for the chunk, and
+// compiled templates for the process.
+class ChunkParser {
+ public:
+  ChunkParser(const uint8_t* chunk, size_t size);
+  ~ChunkParser();
+  ChunkParser(const ChunkParser&) = delete;
+  ChunkParser& operator=(const ChunkParser&) = delete;
+
+  // Parses one record's BinXML (chunk offsets pos..end) into fields; throws Malformed.
+  void record(size_t pos, size_t end, Fields& out);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace treeline::ingest::evtx

@@ -1,0 +1,137 @@
+#include "ingest/evtx_chunk.hpp"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/text.hpp"
+#include "core/time.hpp"
+#include "ingest/binxml.hpp"
+#include "ingest/event_data.hpp"
+
+namespace treeline::ingest::evtx {
+
+size_t count_record_signatures(const uint8_t* begin, const uint8_t* end) {
+  static constexpr uint8_t kSig[4] = {0x2a, 0x2a, 0x00, 0x00};
+  size_t n = 0;
+  while (end - begin >= 4) {
+    auto* hit = static_cast<const uint8_t*>(memmem(begin, static_cast<size_t>(end - begin), kSig, 4));
+    if (!hit) break;
+    ++n;
+    begin = hit + 4;
+  }
+  return n;
+}
+
+DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index) {
+  DecodedChunk out;
+  out.index = index;
+  std::string where_chunk = fmt::format("chunk {}", index);
+  bool damaged = false;
+  if (size < 512 || std::memcmp(chunk, "ElfChnk\0", 8) != 0) {
+    // Not a chunk at all: an unused (zeroed) chunk at the end is normal and not reported.
+    bool zero = std::all_of(chunk, chunk + std::min<size_t>(size, 512), [](uint8_t b) { return b == 0; });
+    if (!zero) out.issues.push_back({where_chunk, "no chunk signature; its records are read where they parse", false});
+    out.zeroed = zero;
+    if (zero || size < 512) {
+      out.slack = count_record_signatures(chunk, chunk + size);
+      return out;
+    }
+    damaged = true;
+  }
+  uint32_t free_offset = rd32(chunk + 48);
+  if (free_offset < 512 || free_offset > size) {
+    out.issues.push_back({where_chunk, fmt::format("free space offset {} is out of range", free_offset), false});
+    free_offset = static_cast<uint32_t>(size);
+    damaged = true;
+  }
+  if (!damaged) {
+    std::vector<uint8_t> covered(chunk, chunk + 120);
+    covered.insert(covered.end(), chunk + 128, chunk + 512);
+    uint32_t header_crc = static_cast<uint32_t>(crc32(0, covered.data(), static_cast<uInt>(covered.size())));
+    uint32_t records_crc = static_cast<uint32_t>(crc32(0, chunk + 512, free_offset - 512));
+    // Logs copied from a running system often carry a stale checksum in the chunk being written:
+    // report it, and read the records as the log's own.
+    if (header_crc != rd32(chunk + 124) || records_crc != rd32(chunk + 52))
+      out.issues.push_back({where_chunk, "chunk checksum mismatch; records read all the same", false});
+  }
+  ChunkParser parser(chunk, size);
+  size_t pos = 512;
+  while (pos + 24 <= free_offset) {
+    if (rd32(chunk + pos) != 0x00002a2a) {
+      if (!damaged) out.issues.push_back({fmt::format("{} offset {}", where_chunk, pos), "no record signature; rest of chunk skipped", false});
+      break;
+    }
+    uint32_t rsize = rd32(chunk + pos + 4);
+    uint64_t header_id = rd64(chunk + pos + 8);
+    // Formatted only for a record that has an issue: most have none.
+    auto where = [&] { return fmt::format("record {} ({} offset {})", header_id, where_chunk, pos); };
+    if (rsize < 28 || rsize > size - pos || rd32(chunk + pos + rsize - 4) != rsize) {
+      ++out.skipped;
+      out.issues.push_back({where(), fmt::format("bad record size {}; rest of chunk skipped", rsize), true});
+      break;
+    }
+    DecodedRecord d;
+    EventRecord& r = d.record;
+    try {
+      Fields f;
+      parser.record(pos + 24, pos + rsize - 4, f);
+      auto id = parse_windows_int(f.event_id);
+      if (!id) malformed(f.event_id.empty() ? "no EventID" : fmt::format("EventID '{}' is not a number", f.event_id));
+      r.event_id = static_cast<uint32_t>(*id) & 0xffff;
+      r.record_id = f.record_id ? *f.record_id : header_id;
+      if (!f.record_id && !f.record_id_text.empty()) {
+        auto rid = parse_windows_int(f.record_id_text);
+        if (!rid || *rid < 0) malformed(fmt::format("EventRecordID '{}' is not a number", f.record_id_text));
+        r.record_id = static_cast<uint64_t>(*rid);
+      }
+      if (r.record_id != header_id) r.file_record = header_id;
+      int64_t written = static_cast<int64_t>(rd64(chunk + pos + 16));
+      r.time = f.time ? *f.time : (f.time_text.empty() ? written : iso_to_filetime(f.time_text).value_or(written));
+      r.channel = f.channel.empty() ? "(unknown)" : std::move(f.channel);
+      r.provider = std::move(f.provider);
+      r.computer = f.computer.empty() ? "(unknown)" : std::move(f.computer);
+      r.recovered = damaged;
+      r.spec = find_event_spec(r.channel, r.event_id);
+      if (r.spec) {
+        auto version = parse_windows_int(f.version);
+        if (!f.version.empty() && (!version || *version < 0 || *version > 255))
+          malformed(fmt::format("Version '{}' is not a number", f.version));
+        r.version = version ? static_cast<int>(*version) : -1;
+      }
+      for (auto& [name, value] : f.data) {
+        r.owned_names.push_back(std::move(name));
+        r.values.push_back(std::move(value));
+      }
+      for (const auto& nm : r.owned_names) r.names.emplace_back(nm);
+      // Before the renaming below: the data is what the record holds.
+      r.data = event_data_json(r.names, r.values);
+      if (r.spec) {
+        r.names.clear();
+        // Older manifests name a field twice (4648's second LogonGuid is the target's): the
+        // second occurrence takes the Target name the catalog knows, as its position says.
+        for (size_t i = 0; i < r.owned_names.size(); ++i)
+          for (size_t k = 0; k < i; ++k)
+            if (r.owned_names[k] == r.owned_names[i] && r.spec->field("Target" + r.owned_names[i]))
+              r.owned_names[i] = "Target" + r.owned_names[i];
+        for (const auto& nm : r.owned_names) r.names.emplace_back(nm);
+        r.typed = type_fields(r);
+      }
+      d.ok = true;
+      if (damaged) ++out.recovered; else ++out.normal;
+      if (!damaged) out.last_record_id = std::max(out.last_record_id, r.record_id);
+    } catch (const Malformed& m) {
+      ++out.skipped;
+      d.issue = ReadIssue{where(), m.what, true};
+    }
+    out.records.push_back(std::move(d));
+    pos += rsize;
+  }
+  if (pos < size) out.slack = count_record_signatures(chunk + pos, chunk + size);
+  return out;
+}
+
+
+}  // namespace treeline::ingest::evtx
