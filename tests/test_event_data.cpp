@@ -153,15 +153,23 @@ TEST_CASE("evtx_dump's JSON of real logs gives every record the data the native 
   test::TempDir dir;
   // Not CAPI2's logs: evtx_dump writes their repeated nested elements as X, X_1, X_2 in another
   // order than the record's, which its JSON cannot give back.
-  for (const char* name : {"security.evtx", "system.evtx", "sysmon.evtx", "2-vss_7-System.evtx",
-                           "Security_short_selected.evtx", "post-Security.evtx", "new-user-security.evtx"}) {
-    fs::path file = test::shared_data() / "evtx-rs" / name;
-    std::string jsonl = dir.file(std::string(name) + ".jsonl");
+  // The last three are re-saved logs whose records are plain BinXML, written without templates.
+  for (std::string path : {"evtx-rs/security.evtx", "evtx-rs/system.evtx", "evtx-rs/sysmon.evtx",
+                           "evtx-rs/2-vss_7-System.evtx", "evtx-rs/Security_short_selected.evtx",
+                           "evtx-rs/post-Security.evtx", "evtx-rs/new-user-security.evtx",
+                           "evtx-to-mitre/TA0008-Lateral Movement/T1021.006-Windows Remote Management/"
+                           "ID4656-WS Management listener enumeration.evtx",
+                           "evtx-to-mitre/Antivirus/ID1151-Defender health status.evtx",
+                           "evtx-to-mitre/TA0003-Persistence/T1547-Boot or Logon Autostart Execution/"
+                           "ID4622-New SSP loaded in LSA (only legitim).evtx"}) {
+    fs::path file = test::shared_data() / path;
+    std::string name = file.filename().string();
+    std::string jsonl = dir.file(name + ".jsonl");
     auto r = test::run_shell(test::shell_quote(dump.string()) + " -o jsonl " + test::shell_quote(file.string()) + " > " +
                              test::shell_quote(jsonl));
     REQUIRE(r.exit_code == 0);
-    Data from_evtx = data_of({file.string()}, dir.file(std::string(name) + ".evtx.db"));
-    Data from_dump = data_of({jsonl}, dir.file(std::string(name) + ".json.db"));
+    Data from_evtx = data_of({file.string()}, dir.file(name + ".evtx.db"));
+    Data from_dump = data_of({jsonl}, dir.file(name + ".json.db"));
     INFO(name);
     size_t only_export = 0;
     std::vector<std::string> mismatches;

@@ -197,7 +197,8 @@ TEST_CASE("Re-ingest adds nothing and neither does a copy or an overlapping expo
   int64_t with_security = *db->query_int("SELECT count(*) FROM events");
   Ingested overlap = ingest_into(*db, {(test::shared_data() / "evtx-rs/security_bad_string_cache.evtx").string()});
   CHECK(overlap.report.files.at(0).status == ingest::FileReport::Status::kIngested);
-  CHECK(overlap.report.files.at(0).totals.read == 2261);
+  // Its live records, and the old ones carved from its free space, which security.evtx holds live.
+  CHECK(overlap.report.files.at(0).totals.read - overlap.report.files.at(0).totals.recovered == 2261);
   CHECK(overlap.report.records_added() == 0);
   CHECK(*db->query_int("SELECT count(*) FROM events") == with_security);
 }

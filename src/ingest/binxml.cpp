@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <string_view>
@@ -57,10 +58,13 @@ struct Slot {
   uint16_t sub = 0;
   uint8_t type = 0;
   std::string literal;
+
+  bool operator==(const Slot&) const = default;
 };
 
 struct Compiled {
   std::vector<Slot> slots;
+  uint32_t template_id = 0;  // the first four bytes of its GUID, by which instances name it
 };
 
 // Template definitions compiled once for all chunks (and files read by this process).
@@ -71,14 +75,23 @@ class TemplateCache {
     auto it = cache_.find(key);
     return it == cache_.end() ? nullptr : it->second;
   }
-  std::shared_ptr<const Compiled> put(const std::string& key, std::shared_ptr<const Compiled> c) {
+  std::shared_ptr<const Compiled> put(const std::string& key, std::shared_ptr<const Compiled> c, size_t context) {
     std::lock_guard<std::mutex> lock(mu_);
-    return cache_.emplace(key, std::move(c)).first->second;
+    auto [it, fresh] = cache_.emplace(key, std::move(c));
+    if (fresh) by_id_[{it->second->template_id, context}].push_back(it->second);
+    return it->second;
+  }
+  // The templates compiled so far whose GUID starts with `id`, in the context of that depth.
+  std::vector<std::shared_ptr<const Compiled>> with_id(uint32_t id, size_t context) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = by_id_.find({id, context});
+    return it == by_id_.end() ? std::vector<std::shared_ptr<const Compiled>>{} : it->second;
   }
 
  private:
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const Compiled>> cache_;
+  std::map<std::pair<uint32_t, size_t>, std::vector<std::shared_ptr<const Compiled>>> by_id_;
 };
 
 TemplateCache& template_cache() {
@@ -99,7 +112,11 @@ constexpr std::string_view kUnnamed = "\x01unnamed";
 
 class ChunkParser::Impl {
  public:
-  Impl(const uint8_t* chunk, size_t size) : chunk_(chunk), size_(size) {}
+  Impl(const uint8_t* chunk, size_t size, ParseMode mode)
+      : chunk_(chunk), size_(size), mode_(mode), strict_(mode != ParseMode::kLive) {}
+
+  // Templates the live records of this chunk used: a carved fragment may use them too.
+  void trust(const Impl& live) { local_.insert(live.local_.begin(), live.local_.end()); }
 
   // Parses one record's BinXML (pos..end) into fields.
   void record(size_t pos, size_t end, Fields& out) {
@@ -226,12 +243,26 @@ class ChunkParser::Impl {
     }
   }
 
+  // Whether the start tag at c.pos (its token read) carries a dependency identifier. Template
+  // definitions write one; plain BinXML does not: a record's own elements (a re-saved, filtered
+  // log writes its records without templates) and a BinXML substitution value. A writer that did
+  // otherwise shows in the fields that follow: the element's size must fit and its name offset
+  // must point here (an inline name) or back into the chunk.
+  bool has_dependency_id(const Cursor& c) const {
+    auto plausible = [&](size_t at) {  // `at`: where the element's data size would be
+      if (at > c.end || c.end - at < 8) return false;
+      uint32_t size = rd32(chunk_ + at), name = rd32(chunk_ + at + 4);
+      return size <= c.end - at - 4 && (name == at + 8 || name + 8 <= at);
+    };
+    if (plausible(in_template_ ? c.pos + 2 : c.pos)) return in_template_;
+    if (plausible(in_template_ ? c.pos : c.pos + 2)) return !in_template_;
+    return in_template_;
+  }
+
   void element(Cursor& c, std::vector<std::string>& path, std::vector<Slot>& out, int depth) {
     if (depth > 64) malformed("BinXML nested too deep");
     uint8_t t = c.u8();
-    // Elements written straight into a BinXML substitution value (type 0x21) carry no
-    // dependency identifier; everywhere else they do.
-    if (!in_binxml_value_) c.u16();
+    if (has_dependency_id(c)) c.u16();
     uint32_t size = c.u32();
     size_t after = c.pos;
     (void)size;
@@ -305,25 +336,32 @@ class ChunkParser::Impl {
     path.pop_back();
   }
 
-  std::shared_ptr<const Compiled> compile(uint32_t def, const std::vector<std::string>& context) {
+  // inline_def: the definition is written in the record itself (else elsewhere in the chunk).
+  std::shared_ptr<const Compiled> compile(uint32_t def, const std::vector<std::string>& context, bool inline_def) {
     if (auto it = local_.find({def, context.size()}); it != local_.end()) return it->second;
     if (def > size_ || size_ - def < 24) malformed(fmt::format("template definition offset {} outside the chunk", def));
     uint32_t data_size = rd32(chunk_ + def + 20);
     if (size_ - def - 24 < data_size) malformed(fmt::format("template at {} runs past the chunk", def));
     std::string key(reinterpret_cast<const char*>(chunk_ + def + 4), 16);
     key += fmt::format(":{}:{:x}:{}", data_size, fnv1a(chunk_ + def + 24, data_size), context.size());
+    // A carved fragment may use a definition elsewhere in its chunk only when a live record of
+    // the chunk used it (trust() put it in local_): else the bytes there may have been
+    // overwritten since the fragment was written.
+    if (strict_ && !inline_def)
+      throw Malformed{fmt::format("the template at chunk offset {} is not one a live record of the chunk uses", def), true};
     auto compiled = template_cache().find(key);
     if (!compiled) {
       auto fresh = std::make_shared<Compiled>();
+      fresh->template_id = rd32(chunk_ + def + 4);
       Cursor c{chunk_, size_, def + 24, def + 24 + data_size};
       if (c.peek() == 0x0f) c.skip(4);
       // A nested template (EventData given as a BinXML value) compiles in its parent's context.
       std::vector<std::string> path = context;
-      bool saved = in_binxml_value_;
-      in_binxml_value_ = false;
+      bool saved = in_template_;
+      in_template_ = true;
       while (c.pos < c.end && (c.peek() & 0x1f) == 0x01) element(c, path, fresh->slots, 0);
-      in_binxml_value_ = saved;
-      compiled = template_cache().put(key, std::move(fresh));
+      in_template_ = saved;
+      compiled = template_cache().put(key, std::move(fresh), context.size());
     }
     local_.emplace(std::make_pair(def, context.size()), compiled);
     return compiled;
@@ -334,21 +372,30 @@ class ChunkParser::Impl {
     if (depth > 8) malformed("BinXML fragments nested too deep");
     if (c.peek() == 0x0f) c.skip(4);
     uint8_t t = c.peek();
+    // An empty BinXML value: it ends before it begins (a record being written when the log was
+    // copied has zeros here).
+    if (t == 0x00 && depth > 0) return;
     if ((t & 0x1f) == 0x01) {
       std::vector<Slot> slots;
-      bool saved = in_binxml_value_;
-      in_binxml_value_ = depth > 0;
+      bool saved = in_template_;
+      in_template_ = false;
       element(c, path, slots, 0);
-      in_binxml_value_ = saved;
+      in_template_ = saved;
       apply(slots, nullptr, c, out, path, depth);
       return;
     }
     if (t != 0x0c) malformed(fmt::format("expected a template instance, found token 0x{:02x}", t));
     c.skip(1);
     c.u8();
-    c.u32();  // template id
+    uint32_t template_id = c.u32();
     uint32_t def = c.u32();
-    auto compiled = compile(def, path);
+    // The instance names its template by the first four bytes of the GUID: a definition at that
+    // offset with another GUID is not its template (an old record whose chunk was reused).
+    const bool names_match = def <= size_ - 24 && rd32(chunk_ + def + 4) == template_id;
+    if (!names_match && mode_ != ParseMode::kCarveCached)
+      throw Malformed{fmt::format("the template at chunk offset {} is not the one the record names", def), true};
+    std::shared_ptr<const Compiled> compiled;
+    if (mode_ != ParseMode::kCarveCached) compiled = compile(def, path, def == c.pos);
     if (def == c.pos) {  // the definition is inline: step over it
       c.need(24);
       uint32_t data_size = rd32(chunk_ + c.pos + 20);
@@ -368,6 +415,7 @@ class ChunkParser::Impl {
       at += size;
     }
     if (at > c.end) malformed("substitution values run past the record");
+    if (!compiled) compiled = by_id(template_id, path.size(), values);
     Values v{&values};
     apply(compiled->slots, &v, c, out, path, depth);
     c.pos = at;
@@ -376,6 +424,44 @@ class ChunkParser::Impl {
   struct Values {
     const std::vector<std::pair<size_t, std::pair<uint16_t, uint8_t>>>* list;
   };
+
+  // The one template compiled from a live record whose GUID starts with `id` and whose
+  // substitutions the values fill exactly: as many, each of a type it declares.
+  std::shared_ptr<const Compiled> by_id(uint32_t id, size_t context,
+                                        const std::vector<std::pair<size_t, std::pair<uint16_t, uint8_t>>>& values) {
+    std::shared_ptr<const Compiled> found;
+    size_t fitting = 0;
+    for (auto& candidate : template_cache().with_id(id, context)) {
+      int max_sub = -1;
+      bool fits = true;
+      for (const Slot& s : candidate->slots) {
+        if (!s.is_sub) continue;
+        max_sub = std::max(max_sub, static_cast<int>(s.sub));
+        if (s.sub >= values.size()) {
+          fits = false;
+          break;
+        }
+        uint8_t type = values[s.sub].second.second;
+        if (type != 0x00 && !compatible(s.type, type)) fits = false;
+      }
+      // The same template compiled from another chunk has other name offsets in its bytes, so
+      // another cache key, but compiles to the same slots: one template, not two.
+      if (fits && static_cast<size_t>(max_sub + 1) == values.size() && !(found && found->slots == candidate->slots)) {
+        ++fitting;
+        found = candidate;
+      }
+    }
+    if (fitting == 0) malformed(fmt::format("no template a live record used has GUID {:08x}... and these values", id));
+    if (fitting > 1) malformed(fmt::format("{} templates with GUID {:08x}... fit these values", fitting, id));
+    return found;
+  }
+
+  // Whether a value of type `value` may fill a substitution declared `declared`. Writers put
+  // HexInt64 (or HexInt32) values where the manifest declares a pointer-sized SizeT.
+  static bool compatible(uint8_t declared, uint8_t value) {
+    if (declared == value) return true;
+    return declared == 0x10 && (value == 0x14 || value == 0x15 || value == 0x08 || value == 0x0a);
+  }
 
   void apply(const std::vector<Slot>& slots, const Values* values, Cursor& c, Fields& out,
              const std::vector<std::string>& path, int depth) {
@@ -392,6 +478,10 @@ class ChunkParser::Impl {
         p = chunk_ + off;
         n = st.first;
         type = st.second;
+        // A carved fragment decoded with a template that is not its own shows here first: its
+        // values are not of the types the template declares.
+        if (strict_ && type != 0x00 && !compatible(s.type, type))
+          malformed(fmt::format("value {} is of type 0x{:02x}, but the template declares 0x{:02x}", s.sub, type, s.type));
         if (type == 0x00) {
           // NULL: an optional substitution removes its element; a normal one leaves it empty.
           if (s.field == Field::kData && !s.optional) out.data.emplace_back(s.name, "");
@@ -439,10 +529,14 @@ class ChunkParser::Impl {
   size_t size_;
   std::unordered_map<uint32_t, std::string> names_;
   std::map<std::pair<uint32_t, size_t>, std::shared_ptr<const Compiled>> local_;
-  bool in_binxml_value_ = false;
+  ParseMode mode_;
+  bool strict_;  // values must have the types their template declares (carving)
+  bool in_template_ = false;  // compiling a template definition (else plain BinXML)
 };
 
-ChunkParser::ChunkParser(const uint8_t* chunk, size_t size) : impl_(std::make_unique<Impl>(chunk, size)) {}
+ChunkParser::ChunkParser(const uint8_t* chunk, size_t size, ParseMode mode)
+    : impl_(std::make_unique<Impl>(chunk, size, mode)) {}
+void ChunkParser::trust(const ChunkParser& live) { impl_->trust(*live.impl_); }
 ChunkParser::~ChunkParser() = default;
 void ChunkParser::record(size_t pos, size_t end, Fields& out) { impl_->record(pos, end, out); }
 

@@ -14,6 +14,7 @@ namespace treeline::ingest::evtx {
 // Every read is bounds-checked; a violation throws this, caught per record (or per chunk).
 struct Malformed {
   std::string what;
+  bool no_template = false;  // the fragment's template is not in its chunk
 };
 
 [[noreturn]] inline void malformed(std::string what) { throw Malformed{std::move(what)}; }
@@ -40,14 +41,28 @@ struct Fields {
   std::vector<std::pair<std::string, std::string>> data;
 };
 
+enum class ParseMode {
+  kLive,   // the chunk's own records
+  // Carved fragments: every substitution value must have the type its template declares (NULL
+  // aside), and a template resolves only inline or where a live record of the chunk used it
+  // (trust()); anything else throws Malformed with no_template set.
+  kCarve,
+  // Carved fragments whose template is not in their chunk: resolved from the templates live
+  // records used (by GUID prefix), when exactly one fits the values.
+  kCarveCached,
+};
+
 // Parses the records of one chunk; names and templates it meets are cached for the chunk, and
 // compiled templates for the process.
 class ChunkParser {
  public:
-  ChunkParser(const uint8_t* chunk, size_t size);
+  explicit ChunkParser(const uint8_t* chunk, size_t size, ParseMode mode = ParseMode::kLive);
   ~ChunkParser();
   ChunkParser(const ChunkParser&) = delete;
   ChunkParser& operator=(const ChunkParser&) = delete;
+
+  // A carving parser may use the templates the live records of the chunk used.
+  void trust(const ChunkParser& live);
 
   // Parses one record's BinXML (chunk offsets pos..end) into fields; throws Malformed.
   void record(size_t pos, size_t end, Fields& out);

@@ -36,7 +36,8 @@ std::string utf16_to_utf8(const uint8_t* p, size_t chars) {
         continue;
       }
     }
-    append_utf8(out, c);
+    // A lone surrogate is not a character: U+FFFD stands for it, so that the text stays UTF-8.
+    append_utf8(out, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
   }
   return out;
 }

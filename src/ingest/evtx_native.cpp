@@ -90,7 +90,8 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
     return Error{ErrorCode::kBadInput, fmt::format("{}: not an EVTX file (no \"ElfFile\" signature)", name)};
   }
   ReadStats stats;
-  if (static_cast<uint32_t>(crc32(0, header.data(), 120)) != rd32(header.data() + 124)) {
+  const bool header_damaged = static_cast<uint32_t>(crc32(0, header.data(), 120)) != rd32(header.data() + 124);
+  if (header_damaged) {
     stats.corrupted = true;
     if (auto s = on_issue({"file header", "header checksum mismatch; chunks are read all the same", false}); !s) return s.error();
   }
@@ -110,9 +111,19 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
   // Zeroed chunks the header counts in use, after the last chunk that held records: a zeroed
   // tail. (A zeroed chunk before live ones is a damaged middle, which a stale header also shows.)
   std::optional<size_t> first_zeroed, last_with_records;
+  // Carved frames whose template is not in their chunk, by chunk: read again once every live
+  // record of the file is (see carve_pending).
+  std::vector<std::pair<size_t, std::vector<size_t>>> pending;
+  auto decode = [&](const std::vector<uint8_t>& buf, size_t n, size_t i) {
+    DecodedChunk d = decode_chunk(buf.data(), n, i, options.carve);
+    if (src.sequential() && !d.pending.empty())
+      evtx::reject_pending(buf.data(), "its template is not in its chunk, and a streamed member cannot be read twice", d);
+    return d;
+  };
   auto deliver = [&](DecodedChunk& d) -> Status {
+    if (!d.pending.empty()) pending.emplace_back(d.index, std::move(d.pending));
     last_record_read = std::max(last_record_read, d.last_record_id);
-    if (!d.records.empty()) last_with_records = d.index;
+    if (!d.zeroed && !d.records.empty()) last_with_records = d.index;
     if (d.zeroed && header_sane && d.index <= last_chunk &&
         (!first_zeroed || (last_with_records && *last_with_records > *first_zeroed)))
       first_zeroed = d.index;
@@ -129,10 +140,29 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
     stats.recovered += static_cast<int64_t>(d.recovered);
     stats.skipped += static_cast<int64_t>(d.skipped);
     stats.slack_signatures += static_cast<int64_t>(d.slack);
+    stats.fragments += static_cast<int64_t>(d.fragments);
     return ok_status();
   };
   // A stream that broke mid-way: what it gave is kept, and the loss is said.
   auto finish = [&]() -> Expected<ReadStats> {
+    std::vector<uint8_t> buf;
+    for (auto& [index, offsets] : pending) {
+      DecodedChunk d;
+      d.index = index;
+      d.pending = std::move(offsets);
+      size_t n = fetch(index, buf);
+      if (n < kChunkSize && n <= *std::max_element(d.pending.begin(), d.pending.end()))
+        return Error{ErrorCode::kIo, fmt::format("{}: chunk {} could not be read again", name, index)};
+      evtx::carve_pending(buf.data(), n, d);
+      // Old records say nothing of where the live ones end (the cut-file checks below).
+      auto live_end = last_with_records;
+      if (auto s = deliver(d); !s) return s.error();
+      last_with_records = live_end;
+    }
+    // A damaged header and not one record behind it: not a log treeline can read, and no source.
+    if (header_damaged && stats.normal + stats.recovered == 0 && !src.stream_error)
+      return Error{ErrorCode::kBadInput,
+                   fmt::format("{}: not a readable EVTX file: its header is damaged and no record could be read", name)};
     if (first_zeroed && (!last_with_records || *last_with_records < *first_zeroed)) {
       stats.truncated = true;
       ++stats.skipped;  // at least one record: how many the zeros held is unknown
@@ -176,7 +206,7 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
     for (size_t i = 0; i < chunks; ++i) {
       size_t n = fetch(i, buf);
       if (n == 0) break;
-      DecodedChunk d = decode_chunk(buf.data(), n, i);
+      DecodedChunk d = decode(buf, n, i);
       if (auto s = deliver(d); !s) return s.error();
     }
     return finish();
@@ -218,7 +248,7 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
       DecodedChunk d;
       try {
         if (!src.sequential()) n = fetch(i, buf);
-        d = decode_chunk(buf.data(), n, i);
+        d = decode(buf, n, i);
       } catch (const std::exception& e) {
         // Not a damaged record (decode_chunk reports those): the pool itself failed.
         lock.lock();

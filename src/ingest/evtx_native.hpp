@@ -15,6 +15,8 @@ namespace treeline::ingest {
 struct NativeOptions {
   // Decode chunks on this many threads (records still reach the callback in file order).
   unsigned threads = 1;
+  // Also carve the old records left in chunks' free space (marked recovered).
+  bool carve = false;
 };
 
 Expected<ReadStats> read_evtx_native(const std::string& path, const RecordFn& on_record, const IssueFn& on_issue,

@@ -247,39 +247,17 @@ Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, c
   Reader native = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
     NativeOptions o;
     o.threads = options_.threads;
+    // auto also carves the old records left in free space: they are evidence too.
+    o.carve = options_.reader == ReaderChoice::kAuto;
     if (stream) {
       auto stats = read_evtx_native_stream(name, stream->read, on_record, on_issue, o);
       stream->done();
-      // libevtx needs the whole file at hand; a streamed member was read once and is gone.
-      if (stats && options_.reader == ReaderChoice::kAuto &&
-          (stats->slack_signatures > 0 || stats->skipped > 0 || stats->corrupted)) {
-        // Counted as a loss: records are likely there that only that reading would find.
-        auto s = on_issue({"member",
-                           fmt::format("libevtx's second reading was not run ({} skipped record(s), {} record "
-                                       "signature(s) in free space{}): the member was read as a stream (it is "
-                                       "larger than {} MiB, or its archive is damaged); extract it and ingest the "
-                                       "file to run it",
-                                       stats->skipped, stats->slack_signatures, stats->corrupted ? ", damage" : "",
-                                       options_.member_memory_limit >> 20),
-                           true});
-        if (!s) return s.error();
-      }
       return stats;
     }
-    auto stats = bytes ? read_evtx_native_memory(name, reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(),
-                                                 on_record, on_issue, o)
-                       : read_evtx_native(name, on_record, on_issue, o);
-    if (!stats || options_.reader == ReaderChoice::kNative) return stats;
-    // Nothing that looks like a record lies outside the live ones: libevtx would find nothing.
-    if (stats->slack_signatures == 0) return stats;
-    // auto: libevtx also recovers old records from the chunks' free space; they are evidence
-    // the native reader does not look for. Duplicates of live records are caught by identity.
-    ReadOptions ro;
-    ro.recovered_only = true;
-    auto recovered = bytes ? read_evtx_libevtx_memory(name, *bytes, on_record, on_issue, ro)
-                           : read_evtx_libevtx(name, on_record, on_issue, ro);
-    if (recovered) stats->recovered += recovered->recovered;
-    return stats;
+    if (bytes)
+      return read_evtx_native_memory(name, reinterpret_cast<const uint8_t*>(bytes->data()), bytes->size(), on_record,
+                                     on_issue, o);
+    return read_evtx_native(name, on_record, on_issue, o);
   };
   Reader libevtx = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
     if (bytes) return read_evtx_libevtx_memory(name, *bytes, on_record, on_issue);
@@ -289,22 +267,11 @@ Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, c
     info.reader = "libevtx";
     return ingest_source(info, libevtx, rep, total, progress, progress_fn);
   }
+  // auto and native: the native reader, which reads damaged chunks where they parse and (auto)
+  // carves free space itself. libevtx is not a fallback: it reads fewer records of a damaged
+  // file, drops an incomplete one without a word, and its recovery misattributes fragments.
   info.reader = "native";
-  if (options_.reader == ReaderChoice::kNative || stream)
-    return ingest_source(info, native, rep, total, progress, progress_fn);
-  // auto: a file the native reader reads with skips or damage goes to libevtx, whose recovery
-  // of corrupt chunks is the proven path.
-  bool again = false;
-  // Damage the native reader met (skipped records, a bad file header) sends the file to libevtx.
-  // A file cut short is not: libevtx reads no further, and would lose the truncation's mark.
-  auto redo = [](const ReadStats& r) { return (r.skipped > 0 || r.corrupted) && !r.truncated; };
-  if (auto s = ingest_source(info, native, rep, total, progress, progress_fn, redo, &again); !s) return s;
-  if (!again && !(rep.status == FileReport::Status::kFailed)) return ok_status();
-  std::string path = rep.path;
-  rep = FileReport();
-  rep.path = path;
-  info.reader = "libevtx";
-  return ingest_source(info, libevtx, rep, total, progress, progress_fn);
+  return ingest_source(info, native, rep, total, progress, progress_fn);
 }
 
 namespace {
