@@ -1,4 +1,4 @@
-// libFuzzer harness for the native EVTX reader: any bytes in, no crash, no hang, no
+// libFuzzer harness for the native EVTX reader, carving included: any bytes in, no crash, no hang, no
 // out-of-bounds read out (ASan and UBSan watch).
 #include <cstddef>
 #include <cstdint>
@@ -13,6 +13,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return ok_status();
   };
   auto on_issue = [](const ingest::ReadIssue&) { return ok_status(); };
-  (void)ingest::read_evtx_native_memory("fuzz", data, size, on_record, on_issue);
+  // With carving: free space, chunks without a header, templates resolved from earlier inputs.
+  ingest::NativeOptions options;
+  options.carve = true;
+  (void)ingest::read_evtx_native_memory("fuzz", data, size, on_record, on_issue, options);
   return 0;
 }
