@@ -4,6 +4,7 @@
 
 #include "core/text.hpp"
 #include "report/format.hpp"
+#include "report/summary.hpp"
 
 using namespace treeline;
 using report::csv_field;
@@ -56,4 +57,30 @@ TEST_CASE("JSON output keeps types and survives invalid UTF-8", "[report][json]"
   std::ostringstream out;
   report::write_table(out, t, report::Format::kJson);
   CHECK_THAT(out.str(), Catch::Contains("\"n\":7") && Catch::Contains("\"z\":null") && Catch::Contains("bad "));
+}
+
+TEST_CASE("Summary templates: fields by name, optional parts left out, one line, arrays joined", "[report][summary]") {
+  using treeline::report::SummaryTemplate;
+  auto t = SummaryTemplate::parse("service {ServiceName}: {ImagePath}[ ({StartType}, {AccountName})]");
+  CHECK(t.render(R"({"ServiceName":"evil","ImagePath":"C:\\x.exe","StartType":"auto start","AccountName":"LocalSystem"})") ==
+        "service evil: C:\\x.exe (auto start, LocalSystem)");
+  // A missing or "-" field drops its optional group, not the line.
+  CHECK(t.render(R"({"ServiceName":"evil","ImagePath":"C:\\x.exe","StartType":"-"})") == "service evil: C:\\x.exe");
+  auto f = SummaryTemplate::parse("{TargetDomainName}\\{TargetUserName}[ from {IpAddress}][ ({SubStatus})]");
+  CHECK(f.render(R"({"TargetDomainName":"CORP","TargetUserName":"alice","IpAddress":"10.0.0.5","SubStatus":"0xc000006a"})") ==
+        "CORP\\alice from 10.0.0.5 (0xc000006a)");
+  auto s = SummaryTemplate::parse("script: {ScriptBlockText}");
+  CHECK(s.render(R"({"ScriptBlockText":"line one\r\n\t  line two"})") == "script: line one line two");
+  auto a = SummaryTemplate::parse("{Data}");
+  CHECK(a.render(R"({"Data":["a","","b"]})") == "a, b");
+  // No field at all, bad JSON: no summary.
+  CHECK(t.render(R"({"Other":"x"})").empty());
+  CHECK(t.render("not json").empty());
+  // Long values are cut to the summary width.
+  std::string long_json = R"({"ScriptBlockText":")" + std::string(1000, 'x') + R"("})";
+  CHECK(treeline::display_width(s.render(long_json)) <= treeline::report::kSummaryWidth);
+  // The shipped templates parse, and the events the issue names have one.
+  CHECK(treeline::report::find_summary("System", 7045) != nullptr);
+  CHECK(treeline::report::find_summary("Security", 4625) != nullptr);
+  CHECK(treeline::report::find_summary("Security", 4688) == nullptr);
 }

@@ -234,6 +234,13 @@ Expected<ReadStats> read_json(std::istream& in, const RecordFn& on_record, const
         ++stats.skipped;
         std::string what = e.what();
         if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+        // The last line, without its newline: the export was cut in the middle of a record.
+        if (in.eof()) {
+          stats.truncated = true;
+          what = fmt::format("the file ends inside this record, {} bytes into it: it was cut short ({})", line.size(), what);
+          if (auto s = on_issue({where, what, true}); !s) return s.error();
+          continue;
+        }
         if (auto s = on_issue({where, "not valid JSON: " + what, true}); !s) return s.error();
         continue;
       }
@@ -256,6 +263,8 @@ Expected<ReadStats> read_json(std::istream& in, const RecordFn& on_record, const
       if (index == 0) return Error{ErrorCode::kBadInput, "not JSON lines and not a JSON document: " + what};
       // What follows a broken document cannot be re-synchronised: report it and keep the rest.
       ++stats.skipped;
+      // nlohmann's error 101 at the end of the input: the document was cut short.
+      if (e.id == 101 && what.find("end of input") != std::string::npos) stats.truncated = true;
       if (auto s = on_issue({fmt::format("document {}", index + 1), "not valid JSON (the rest of the file): " + what, true}); !s)
         return s.error();
       break;
