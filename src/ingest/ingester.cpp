@@ -13,6 +13,7 @@
 
 #include "core/interrupt.hpp"
 #include "ingest/archive.hpp"
+#include "ingest/inputs.hpp"
 #include "store/case_db.hpp"
 #include "ingest/json_reader.hpp"
 #include "ingest/sha256.hpp"
@@ -24,30 +25,6 @@ namespace treeline::ingest {
 namespace {
 
 constexpr size_t kIssuesInReport = 5;
-
-bool looks_like_log(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  static const std::set<std::string> kExts = {".evtx", ".json", ".jsonl", ".ndjson", ".xml", ".zip", ".gz", ".tgz", ".tar"};
-  return kExts.count(ext) > 0 || has_evtx_signature(p.string());
-}
-
-enum class Kind { kEvtx, kJson, kXml, kUnknown };
-
-// What the first bytes say: the EVTX signature, or the first character of JSON or XML text.
-Kind sniff(std::string_view head) {
-  if (head.size() >= 8 && head.substr(0, 8) == std::string_view("ElfFile\0", 8)) return Kind::kEvtx;
-  if (head.substr(0, 3) == "\xEF\xBB\xBF") head.remove_prefix(3);  // UTF-8 byte order mark
-  size_t i = head.find_first_not_of(" \t\r\n");
-  if (i == std::string_view::npos) return Kind::kUnknown;
-  if (head[i] == '{' || head[i] == '[') return Kind::kJson;
-  if (head[i] == '<') return Kind::kXml;
-  // evtxexport starts its XML with a banner line.
-  if (head.find("<Event") != std::string_view::npos) return Kind::kXml;
-  return Kind::kUnknown;
-}
-
-const char* kind_name(Kind k) { return k == Kind::kJson ? "json" : k == Kind::kXml ? "xml" : "evtx"; }
 
 }  // namespace
 
@@ -70,43 +47,6 @@ size_t IngestReport::files_failed() const {
   return static_cast<size_t>(std::count_if(files.begin(), files.end(), [](const FileReport& f) {
     return f.status == FileReport::Status::kFailed;
   }));
-}
-
-Expected<std::vector<InputFile>> expand_inputs(const std::vector<std::string>& paths, size_t* ignored) {
-  std::vector<InputFile> out;
-  for (const auto& p : paths) {
-    std::error_code ec;
-    fs::file_status st = fs::status(p, ec);
-    if (ec || !fs::exists(st)) return Error{ErrorCode::kIo, fmt::format("{}: no such file or directory", p)};
-    if (!fs::is_directory(st)) {
-      out.push_back({p, false});
-      continue;
-    }
-    std::vector<InputFile> found;
-    fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec), end;
-    if (ec) return Error{ErrorCode::kIo, fmt::format("{}: cannot list directory: {}", p, ec.message())};
-    for (; it != end; it.increment(ec)) {
-      if (ec) return Error{ErrorCode::kIo, fmt::format("{}: cannot list directory: {}", p, ec.message())};
-      if (!it->is_regular_file(ec)) continue;
-      if (looks_like_log(it->path())) found.push_back({it->path().string(), true});
-      else if (ignored) ++*ignored;
-    }
-    if (found.empty())
-      return Error{ErrorCode::kBadInput, fmt::format("{}: no event logs (.evtx, .json, .xml, .zip) found in this directory", p)};
-    std::sort(found.begin(), found.end(), [](const InputFile& x, const InputFile& y) { return x.path < y.path; });
-    out.insert(out.end(), found.begin(), found.end());
-  }
-  // The same file named twice (or inside two named directories) is read once.
-  std::vector<InputFile> unique;
-  for (auto& f : out) {
-    std::error_code ec;
-    std::string canon = fs::weakly_canonical(f.path, ec).string();
-    if (ec) canon = f.path;
-    auto same = std::find_if(unique.begin(), unique.end(), [&](const InputFile& u) { return u.path == canon; });
-    if (same == unique.end()) unique.push_back({canon, f.walked});
-    else same->walked = same->walked && f.walked;  // named once: it is the analyst's
-  }
-  return unique;
 }
 
 Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read, FileReport& rep, IngestReport& total,
@@ -274,146 +214,6 @@ Status Ingester::ingest_evtx(store::SourceInfo info, const std::string* bytes, c
   return ingest_source(info, native, rep, total, progress, progress_fn);
 }
 
-namespace {
-
-// An istream over a streamed member, for the JSON and XML readers.
-class StreamBuf : public std::streambuf {
- public:
-  explicit StreamBuf(const StreamFn& fn) : fn_(fn), buf_(1 << 16) {}
-  std::optional<Error> error;  // the stream broke: the records after it are lost
-
- protected:
-  int_type underflow() override {
-    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
-    auto n = fn_(reinterpret_cast<uint8_t*>(buf_.data()), buf_.size());
-    if (!n) error = n.error();
-    if (!n || *n == 0) return traits_type::eof();
-    setg(buf_.data(), buf_.data(), buf_.data() + *n);
-    return traits_type::to_int_type(*gptr());
-  }
-
- private:
-  const StreamFn& fn_;
-  std::vector<char> buf_;
-};
-
-}  // namespace
-
-Status Ingester::ingest_member(const std::string& container, Member& member, IngestReport& total, Progress& progress,
-                               const ProgressFn& progress_fn) {
-  FileReport rep;
-  rep.path = container + "!" + member.name();
-  std::string bytes;
-  bool whole = false;
-  // A damaged member: what came before the damage is read like the rest of a stream.
-  std::optional<Error> broken;
-  // Reads the member on until `bytes` holds `upto` bytes or the member ends.
-  auto pull = [&](size_t upto) {
-    std::vector<char> buf(1 << 16);
-    while (!whole && !broken && bytes.size() < upto) {
-      auto n = member.read(buf.data(), std::min(buf.size(), upto - bytes.size()));
-      if (!n) broken = n.error();
-      else if (*n == 0) whole = true;
-      else bytes.append(buf.data(), *n);
-    }
-  };
-  pull(4096);
-  if (broken && bytes.empty()) return *broken;
-  Kind kind = sniff(std::string_view(bytes).substr(0, 4096));
-  if (kind == Kind::kUnknown) {
-    // A README or a screenshot inside a collection is not evidence of events: counted, not failed.
-    ++total.ignored_files;
-    return ok_status();
-  }
-  // Small members are held in memory, where they are hashed first and, in auto, can go to
-  // libevtx; larger ones stream (--reader libevtx needs them whole all the same).
-  const size_t limit = options_.member_memory_limit;
-  bool fits = !member.size() || *member.size() <= limit;
-  if (fits || (kind == Kind::kEvtx && options_.reader == ReaderChoice::kLibevtx))
-    pull(options_.reader == ReaderChoice::kLibevtx ? SIZE_MAX : limit + 1);
-  store::SourceInfo info;
-  info.path = rep.path;
-  info.format = kind_name(kind);
-  info.reader = kind == Kind::kEvtx ? "libevtx" : info.format;
-  info.container = container;
-  info.member = member.name();
-  pending_size_.reset();
-  if (whole) {
-    info.size = static_cast<int64_t>(bytes.size());
-    auto sha = sha256_bytes(bytes);
-    if (!sha) return sha.error();
-    info.sha256 = std::move(*sha);
-    if (kind == Kind::kEvtx) {
-      if (auto s = ingest_evtx(info, &bytes, nullptr, rep, total, progress, progress_fn); !s) return s;
-      total.files.push_back(std::move(rep));
-      return ok_status();
-    }
-    Reader read = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
-      std::istringstream in(bytes);
-      return kind == Kind::kJson ? read_json(in, on_record, on_issue) : read_xml(in, on_record, on_issue);
-    };
-    if (auto s = ingest_source(info, read, rep, total, progress, progress_fn); !s) return s;
-    total.files.push_back(std::move(rep));
-    return ok_status();
-  }
-
-  // Streamed: the bytes pulled so far, then the rest of the member, hashed on the way. The
-  // hash and size are stored when the member ends (a copy already in the case is then rolled
-  // back, as for a plain file hashed while read).
-  info.size = static_cast<int64_t>(member.size().value_or(0));
-  auto hasher = Sha256::create();
-  if (!hasher) return hasher.error();
-  Sha256& sha = *hasher;
-  sha.update(bytes.data(), bytes.size());
-  size_t prefix = 0;
-  StreamFn stream = [&](uint8_t* buf, size_t n) -> Expected<size_t> {
-    if (prefix < bytes.size()) {
-      size_t k = std::min(n, bytes.size() - prefix);
-      std::memcpy(buf, bytes.data() + prefix, k);
-      prefix += k;
-      return k;
-    }
-    if (broken) return *broken;
-    auto got = member.read(reinterpret_cast<char*>(buf), n);
-    if (!got) broken = got.error();
-    else sha.update(buf, *got);
-    return got;
-  };
-  std::promise<Expected<std::string>> hashed;
-  pending_sha256_ = hashed.get_future().share();
-  // Whatever the reader left unread is hashed too, so the hash is the whole member's. (Of a
-  // damaged member, it is the hash of the bytes that could be read; the damage is reported.)
-  auto finish_hash = [&]() {
-    std::vector<uint8_t> rest(1 << 16);
-    for (;;) {
-      auto got = stream(rest.data(), rest.size());
-      if (!got || *got == 0) break;
-    }
-    pending_size_ = static_cast<int64_t>(member.offset());
-    hashed.set_value(sha.hex());
-  };
-  Reader read = [&](const RecordFn& on_record, const IssueFn& on_issue) -> Expected<ReadStats> {
-    StreamBuf buf(stream);
-    std::istream in(&buf);
-    auto stats = kind == Kind::kJson ? read_json(in, on_record, on_issue) : read_xml(in, on_record, on_issue);
-    finish_hash();
-    if (stats && buf.error) {
-      stats->corrupted = true;
-      auto s = on_issue({fmt::format("byte {}", member.offset()),
-                         fmt::format("{}; the records after it are lost", buf.error->message), true});
-      if (!s) return s.error();
-    }
-    return stats;
-  };
-  StreamedInput streamed{stream, finish_hash};
-  Status s = kind == Kind::kEvtx ? ingest_evtx(info, nullptr, &streamed, rep, total, progress, progress_fn)
-                                 : ingest_source(info, read, rep, total, progress, progress_fn);
-  pending_size_.reset();
-  if (!s) return s;
-  total.files.push_back(std::move(rep));
-  return ok_status();
-}
-
 Status Ingester::ingest_file(const std::string& path, IngestReport& total, Progress& progress,
                              const ProgressFn& progress_fn) {
   FileReport rep;
@@ -531,3 +331,4 @@ Expected<IngestReport> Ingester::run(const std::vector<std::string>& paths, cons
 }
 
 }  // namespace treeline::ingest
+
