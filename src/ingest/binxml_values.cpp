@@ -24,21 +24,30 @@ void append_utf8(std::string& out, uint32_t cp) {
 }
 
 std::string utf16_to_utf8(const uint8_t* p, size_t chars) {
-  std::string out;
-  out.reserve(chars);
+  // Most text is ASCII: written straight into a buffer sized for the worst case (three bytes a
+  // code unit), the rest through append_utf8.
+  std::string out(3 * chars, '\0');
+  size_t n = 0;
   for (size_t i = 0; i < chars; ++i) {
     uint32_t c = rd16(p + 2 * i);
+    if (c < 0x80) {
+      out[n++] = static_cast<char>(c);
+      continue;
+    }
+    std::string tail;
     if (c >= 0xd800 && c < 0xdc00 && i + 1 < chars) {
       uint32_t lo = rd16(p + 2 * (i + 1));
       if (lo >= 0xdc00 && lo < 0xe000) {
-        append_utf8(out, 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00));
+        append_utf8(tail, 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00));
         ++i;
-        continue;
       }
     }
     // A lone surrogate is not a character: U+FFFD stands for it, so that the text stays UTF-8.
-    append_utf8(out, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
+    if (tail.empty()) append_utf8(tail, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
+    out.replace(n, tail.size(), tail);
+    n += tail.size();
   }
+  out.resize(n);
   return out;
 }
 
