@@ -85,4 +85,13 @@ std::optional<std::string> event_data_json(const std::vector<std::string_view>& 
   return out;
 }
 
+void take_fields(EventRecord& r, std::vector<std::pair<std::string, std::string>>&& fields) {
+  for (auto& [name, value] : fields) {
+    r.owned_names.push_back(std::move(name));
+    r.values.push_back(std::move(value));
+  }
+  // Views made after the names moved in: appending may have moved the ones before.
+  r.names.assign(r.owned_names.begin(), r.owned_names.end());
+}
+
 }  // namespace treeline::ingest

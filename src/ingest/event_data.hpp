@@ -9,12 +9,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "core/event_catalog.hpp"
 
 namespace treeline::ingest {
 
 // names[i] is the name of values[i]; an empty name is an unnamed <Data>.
 std::optional<std::string> event_data_json(const std::vector<std::string_view>& names,
                                            const std::vector<std::string>& values);
+
+// Appends named fields to a record, in the record's order: its owned names and values, and
+// r.names as views of all its owned names.
+void take_fields(EventRecord& r, std::vector<std::pair<std::string, std::string>>&& fields);
 
 }  // namespace treeline::ingest

@@ -51,11 +51,7 @@ EventRecord record_from_fields(Fields&& f, uint64_t header_id, int64_t written, 
       malformed(fmt::format("Version '{}' is not a number", f.version));
     r.version = version ? static_cast<int>(*version) : -1;
   }
-  for (auto& [name, value] : f.data) {
-    r.owned_names.push_back(std::move(name));
-    r.values.push_back(std::move(value));
-  }
-  for (const auto& nm : r.owned_names) r.names.emplace_back(nm);
+  take_fields(r, std::move(f.data));
   // Before the renaming below: the data is what the record holds.
   r.data = event_data_json(r.names, r.values);
   if (r.spec) {

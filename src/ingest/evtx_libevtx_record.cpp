@@ -183,11 +183,7 @@ Status Reader::take_xml_fields(libevtx_record_t* rec, std::optional<EventXml>& x
     r.values.clear();
     r.names.clear();
   }
-  for (auto& [name, value] : xml->data) {
-    r.owned_names.push_back(std::move(name));
-    r.values.push_back(std::move(value));
-  }
-  for (const auto& n : r.owned_names) r.names.emplace_back(n);
+  take_fields(r, std::move(xml->data));
   return ok_status();
 }
 

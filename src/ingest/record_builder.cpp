@@ -44,11 +44,7 @@ Status build_record(ExportedEvent&& in, EventRecord& r) {
     r.record_id = static_cast<uint64_t>(-static_cast<int64_t>(fnv1a(in.raw) & 0x7fffffffffffffffULL));
   }
   r.spec = find_event_spec(r.channel, r.event_id);
-  for (auto& [name, value] : in.data) {
-    r.owned_names.push_back(std::move(name));
-    r.values.push_back(std::move(value));
-  }
-  for (const auto& n : r.owned_names) r.names.emplace_back(n);
+  take_fields(r, std::move(in.data));
   // Before anything is derived from the message: the data is what the export holds.
   r.data = event_data_json(r.names, r.values);
   if (r.spec) {
