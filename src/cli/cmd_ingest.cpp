@@ -176,7 +176,7 @@ void register_ingest(CLI::App& app) {
   sub->add_flag("--files", args->files, "With --quiet: also the per-file table");
   sub->add_flag("--rebuild-graph", args->rebuild_graph, "Rebuild the process graph even when nothing new was added");
   sub->add_flag("--no-graph", args->no_graph, "Do not rebuild the process graph now (for several ingests in a row)");
-  sub->add_option("--reader", args->reader, "EVTX reader: auto (native, libevtx for what it cannot read), native, libevtx")
+  sub->add_option("--reader", args->reader, "EVTX reader: auto (native, and old records carved from free space), native (live records only), libevtx")
       ->check(CLI::IsMember({"auto", "native", "libevtx"}))
       ->capture_default_str();
   sub->add_option("--threads", args->threads, "Threads decoding EVTX chunks (native reader)")->capture_default_str();

@@ -50,8 +50,7 @@ size_t IngestReport::files_failed() const {
 }
 
 Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read, FileReport& rep, IngestReport& total,
-                               Progress& progress, const ProgressFn& progress_fn,
-                               const std::function<bool(const ReadStats&)>& redo, bool* again) {
+                               Progress& progress, const ProgressFn& progress_fn) {
   rep.reader = info.reader;
   // Whether these bytes are already in the case: asked before reading when the hash is known,
   // after reading when it was computed meanwhile (a file of a size no source has).
@@ -118,14 +117,6 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     rep.status = FileReport::Status::kFailed;
     rep.message = result.error().message;
     rep.totals = {};
-    return ok_status();
-  }
-  if (redo && again && redo(*result)) {
-    writer_.rollback_source();
-    std::string path = rep.path;
-    rep = FileReport();
-    rep.path = path;
-    *again = true;
     return ok_status();
   }
   if (info.format != "evtx" && result->normal == 0 && result->skipped > 0) {

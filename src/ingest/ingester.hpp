@@ -71,7 +71,7 @@ struct InputFile {
 Expected<std::vector<InputFile>> expand_inputs(const std::vector<std::string>& paths, size_t* ignored);
 
 enum class ReaderChoice {
-  kAuto,     // native; a file the native reader cannot read cleanly is read again with libevtx
+  kAuto,     // native, and old records carved from the chunks' free space
   kNative,
   kLibevtx,
 };
@@ -102,14 +102,10 @@ class Ingester {
   Status ingest_file(const std::string& path, IngestReport& total, Progress& progress, const ProgressFn& progress_fn);
   Status ingest_member(const std::string& container, Member& member, IngestReport& total, Progress& progress,
                        const ProgressFn& progress_fn);
-  // One source, in one transaction. When `redo` says the result is not good enough (the native
-  // reader skipped records), the transaction is rolled back and *again is set: the caller reads
-  // the source once more with another reader.
+  // One source, in one transaction.
   Status ingest_source(const store::SourceInfo& info, const Reader& read, FileReport& report, IngestReport& total,
-                       Progress& progress, const ProgressFn& progress_fn,
-                       const std::function<bool(const ReadStats&)>& redo = {}, bool* again = nullptr);
-  // EVTX by path, in memory or from a stream, by the chosen reader (with auto's fallback,
-  // which a stream, read once, cannot have).
+                       Progress& progress, const ProgressFn& progress_fn);
+  // EVTX by path, in memory or from a stream, by the chosen reader.
   Status ingest_evtx(store::SourceInfo info, const std::string* bytes, const StreamedInput* stream, FileReport& rep,
                      IngestReport& total, Progress& progress, const ProgressFn& progress_fn);
   store::Db& db_;
