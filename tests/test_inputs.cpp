@@ -431,4 +431,21 @@ TEST_CASE("A JSON lines or XML export cut inside its last record is partial, kee
     REQUIRE(issue.size() == 1);
     CHECK_THAT(issue[0]["reason"].get<std::string>(), Catch::Contains("cut short"));
   }
+  // The same records as one JSON array (read element by element), cut inside an element.
+  std::ifstream lines_in(kExports / "hanguel-dc01-Security.ecs.jsonl", std::ios::binary);
+  std::string array = "[\n", line;
+  size_t n = 0;
+  while (std::getline(lines_in, line))
+    if (!line.empty()) array += (n++ ? ",\n" : "") + line;
+  array += "\n]\n";
+  REQUIRE(n > 10);
+  std::ofstream(dir.file("array.json"), std::ios::binary) << array;
+  size_t last = array.rfind(",\n") + 2;
+  std::ofstream(dir.file("array-cut.json"), std::ios::binary) << array.substr(0, last + 40);
+  REQUIRE(run_treeline({"ingest", "-q", dir.file("array.db"), dir.file("array.json")}).exit_code == 0);
+  CHECK(query_json(dir.file("array.db"), "SELECT count(*) AS n FROM events")[0]["n"] == n);
+  auto cut = run_treeline({"ingest", "-q", dir.file("array-cut.db"), dir.file("array-cut.json")});
+  CHECK(cut.exit_code == 3);
+  CHECK(query_json(dir.file("array-cut.db"), "SELECT status FROM sources")[0]["status"] == "partial");
+  CHECK(query_json(dir.file("array-cut.db"), "SELECT count(*) AS n FROM events")[0]["n"] == n - 1);
 }

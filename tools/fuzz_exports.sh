@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SECONDS_TO_RUN="${1:-60}"
 WHICH="${2:-both}"
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is not installed (apt-get install clang)" >&2; exit 77; }
-SRC=(tools/fuzz/fuzz_exports.cpp src/ingest/json_reader.cpp src/ingest/xml_reader.cpp src/ingest/event_xml.cpp
+SRC=(tools/fuzz/fuzz_exports.cpp src/ingest/json_reader.cpp src/ingest/json_values.cpp src/ingest/xml_reader.cpp src/ingest/event_xml.cpp
      src/ingest/record_builder.cpp src/ingest/event_data.cpp src/core/event_catalog.cpp src/core/text.cpp
      src/core/time.cpp src/core/regex.cpp)
 for kind in json xml; do

@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "ingest/json_values.hpp"
 #include "ingest/record_builder.hpp"
 
 namespace treeline::ingest {
@@ -249,35 +250,35 @@ Expected<ReadStats> read_json(std::istream& in, const RecordFn& on_record, const
     return stats;
   }
   // One document, an array of records, or several pretty-printed documents one after another
-  // (as evtx_dump writes them): read JSON values until the stream ends.
-  std::stringstream rest;
-  rest << first << "\n" << in.rdbuf();
-  size_t index = 0;
-  while ((rest >> std::ws).peek() != std::char_traits<char>::eof()) {
-    json doc;
-    try {
-      rest >> doc;
-    } catch (const json::exception& e) {
-      std::string what = e.what();
-      if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
-      if (index == 0) return Error{ErrorCode::kBadInput, "not JSON lines and not a JSON document: " + what};
-      // What follows a broken document cannot be re-synchronised: report it and keep the rest.
+  // (as evtx_dump writes them): each value, or each element of an array, is parsed on its own,
+  // so memory holds one record, and a broken one is skipped without losing the rest.
+  JsonValues values(in, first + "\n");
+  std::string_view text;
+  bool element = false;
+  size_t number = 0;
+  JsonValues::Next next;
+  bool any = false;
+  while ((next = values.next(&text, &element, &number)) == JsonValues::Next::kValue) {
+    std::string where = fmt::format("{} {}", element ? "element" : "document", number);
+    json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) {
+      if (!any) return Error{ErrorCode::kBadInput, "not JSON lines and not a JSON document"};
       ++stats.skipped;
-      // nlohmann's error 101 at the end of the input: the document was cut short.
-      if (e.id == 101 && what.find("end of input") != std::string::npos) stats.truncated = true;
-      if (auto s = on_issue({fmt::format("document {}", index + 1), "not valid JSON (the rest of the file): " + what, true}); !s)
-        return s.error();
-      break;
+      if (auto s = on_issue({where, fmt::format("not valid JSON (byte {})", values.offset()), true}); !s) return s.error();
+      continue;
     }
-    if (doc.is_array()) {
-      for (size_t i = 0; i < doc.size(); ++i)
-        if (auto s = one(doc[i], fmt::format("element {}", i + 1), doc[i].dump(), static_cast<int64_t>(i) + 1); !s)
-          return s.error();
-    } else {
-      if (auto s = one(doc, fmt::format("document {}", index + 1), doc.dump(), static_cast<int64_t>(index) + 1); !s)
-        return s.error();
-    }
-    ++index;
+    any = true;
+    if (auto s = one(doc, where, std::string(text), static_cast<int64_t>(number)); !s) return s.error();
+  }
+  if (next == JsonValues::Next::kCut) {
+    if (!any) return Error{ErrorCode::kBadInput, "not JSON lines and not a JSON document: it ends inside its first value"};
+    // The text ends inside a record: the export was cut short. What came before is kept.
+    ++stats.skipped;
+    stats.truncated = true;
+    if (auto s = on_issue({fmt::format("byte {}", values.offset()),
+                           "the file ends inside this record: it was cut short", true});
+        !s)
+      return s.error();
   }
   return stats;
 }
