@@ -106,6 +106,11 @@ TEST_CASE("Every EVTX in ../shared/data: at least evtx_dump's records, and carve
   CHECK(ours >= theirs - 1);
   WARN(fmt::format("{} EVTX files: treeline reads {} live records, evtx_dump {}", evtx_rs.size(), ours, theirs));
 
+  // An event first stored from a carved copy (another file's free space) belongs to the file
+  // where it is live, once that file is read: this one's 11 records are all its own.
+  CHECK(query(db, "SELECT count(*) AS n FROM events_v WHERE NOT recovered AND source_path LIKE "
+                  "'%ID800-4103-4104-PowerShell BITS job started.evtx'")[0]["n"] == 11);
+
   // Carved records are of the log their template names: in Security, only Security's providers;
   // channel and provider are names, never bytes read as text.
   CHECK(query(db, "SELECT count(*) AS n FROM events_v WHERE recovered AND channel = 'Security' AND provider NOT IN "

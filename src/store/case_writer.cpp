@@ -246,7 +246,29 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   if (r.file_record != 0) ev.bind(10, static_cast<int64_t>(r.file_record)); else ev.bind_null(10);
   if (r.source_line != 0) ev.bind(11, r.source_line); else ev.bind_null(11);
   if (ev.step() != SQLITE_DONE) return db_.error("inserting an event");
-  if (sqlite3_changes(db_.get()) == 0) return AddResult::kDuplicate;
+  if (sqlite3_changes(db_.get()) == 0) {
+    // The event is in the case already. When that row came from a carved copy (an old record in
+    // another file's free space) and this record is live, the event is this source's: the
+    // provenance moves to the live record, its data and typed row are the same.
+    if (!r.recovered) {
+      if (auto s = prepare_into(db_, promote_live_,
+                                "UPDATE events SET source_id = ?1, recovered = 0, file_record = ?2, source_line = ?3 "
+                                "WHERE host_id = ?4 AND channel_id = ?5 AND record_id = ?6 AND time = ?7 AND recovered = 1");
+          !s)
+        return s.error();
+      Stmt& up = promote_live_;
+      up.reset();
+      up.bind(1, source_id_);
+      if (r.file_record != 0) up.bind(2, static_cast<int64_t>(r.file_record)); else up.bind_null(2);
+      if (r.source_line != 0) up.bind(3, r.source_line); else up.bind_null(3);
+      up.bind(4, *host);
+      up.bind(5, *channel);
+      up.bind(6, static_cast<int64_t>(r.record_id));
+      up.bind(7, r.time);
+      if (up.step() != SQLITE_DONE) return db_.error("moving an event to its live record");
+    }
+    return AddResult::kDuplicate;
+  }
   int64_t event_pk = sqlite3_last_insert_rowid(db_.get());
   if (r.data) {
     if (auto s = prepare_into(db_, insert_data_, "INSERT INTO event_data (event_pk, data) VALUES (?, ?)"); !s)

@@ -70,6 +70,7 @@ class CaseWriter {
   int64_t source_id_ = 0;
   Stmt insert_event_;
   Stmt insert_data_;
+  Stmt promote_live_;  // a live record of an event first stored from a carved copy
   SourceInfo info_;  // of the source being written
   Stmt select_host_, insert_host_, select_channel_, insert_channel_, select_provider_, insert_provider_;
   Stmt insert_issue_;
