@@ -36,6 +36,20 @@ TEST_CASE("Table output aligns and cuts long cells in the middle, on code points
   CHECK(display_width("C:\\Use…e.exe") == 12);
 }
 
+TEST_CASE("A table that must shrink keeps its times and numbers whole and cuts the text", "[report][table]") {
+  Table t;
+  t.columns = {"time_utc", "pid", "command_line"};
+  t.rows.push_back({std::string("2024-01-01T10:00:00.1234567Z"), int64_t{123456},
+                    std::string("C:\\Windows\\System32\\cmd.exe /c whoami /all > C:\\Users\\Public\\out.txt")});
+  std::ostringstream out;
+  report::write_table(out, t, report::Format::kTable, {80, 60});
+  std::string s = out.str();
+  CHECK_THAT(s, Catch::Contains("2024-01-01T10:00:00.1234567Z  123456  "));
+  CHECK_THAT(s, Catch::Contains("…"));  // the command line gave the room
+  for (size_t at = 0, nl; (nl = s.find('\n', at)) != std::string::npos; at = nl + 1)
+    CHECK(display_width(s.substr(at, nl - at)) <= 60);
+}
+
 TEST_CASE("A cut keeps the file name of a path and the last arguments of a command line", "[report][cut]") {
   std::string cmd = "\"C:\\Windows\\System32\\wevtutil.exe\" cl Security";
   CHECK(cut_middle(cmd, 0) == cmd);

@@ -132,7 +132,11 @@ void write_aligned(std::ostream& out, const Table& t, const TableStyle& style) {
   std::vector<std::vector<std::string>> cells;
   std::vector<size_t> width(t.columns.size()), header(t.columns.size());
   for (size_t i = 0; i < t.columns.size(); ++i) header[i] = width[i] = display_width(t.columns[i]);
-  std::vector<bool> numeric(t.columns.size(), !t.rows.empty());
+  std::vector<bool> numeric(t.columns.size(), !t.rows.empty()), times(t.columns.size(), !t.rows.empty());
+  // An ISO 8601 time ("2024-01-01T10:00:00...").
+  auto is_time = [](const std::string& v) {
+    return v.empty() || (v.size() >= 19 && v[4] == '-' && v[7] == '-' && v[10] == 'T' && v[13] == ':');
+  };
   for (const auto& row : t.rows) {
     auto& line = cells.emplace_back();
     for (size_t i = 0; i < row.size() && i < t.columns.size(); ++i) {
@@ -141,9 +145,15 @@ void write_aligned(std::ostream& out, const Table& t, const TableStyle& style) {
       if (!std::holds_alternative<int64_t>(row[i]) && !std::holds_alternative<double>(row[i]) &&
           !std::holds_alternative<std::monostate>(row[i]))
         numeric[i] = false;
+      if (times[i] && !is_time(line.back())) times[i] = false;
     }
   }
-  auto fitted = fit_widths(width, header, style.total_width);
+  // Numbers and times are kept whole: half a PID or a time cut in the middle misleads. The other
+  // columns shrink to fit.
+  std::vector<size_t> minimum = header;
+  for (size_t i = 0; i < minimum.size(); ++i)
+    if (numeric[i] || times[i]) minimum[i] = width[i];
+  auto fitted = fit_widths(width, minimum, style.total_width);
   auto emit = [&](const std::vector<std::string>& line) {
     std::string s;
     for (size_t i = 0; i < line.size(); ++i) {
