@@ -26,6 +26,11 @@ TEST_CASE("event_data_json: names in order, repeats as arrays, unnamed Data numb
   CHECK(*event_data_json({"", "", "Binary"}, {"10.0", "", "00FF"}) == R"({"Data_1":"10.0","Data_2":"","Binary":"00FF"})");
   CHECK(*event_data_json({"LogonGuid", "X", "LogonGuid"}, {"{a}", "1", "{b}"}) == R"({"LogonGuid":["{a}","{b}"],"X":"1"})");
   CHECK(*event_data_json({"S"}, {"a\"b\nc\x01"}) == "{\"S\":\"a\\\"b\\nc\\u0001\"}");
+  // An unnamed field numbered like a named one is one key (never the same key twice), and a text
+  // without anything to escape is copied whole, long or not.
+  CHECK(*event_data_json({"Data_1", ""}, {"a", "b"}) == R"({"Data_1":["a","b"]})");
+  std::string long_text(5000, 'x');
+  CHECK(*event_data_json({"T"}, {long_text}) == "{\"T\":\"" + long_text + "\"}");
   // Many fields take the hashed path; the result is the same.
   std::vector<std::string> names, values;
   for (int i = 0; i < 40; ++i) {

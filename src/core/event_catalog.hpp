@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -80,6 +81,9 @@ struct EventRecord {
 
   const std::string* value(std::string_view name) const;
 };
+// `names` views `owned_names`' strings: a move must keep them where they are (a vector's buffer
+// moves whole), so a vector of records must move them, never copy them.
+static_assert(std::is_nothrow_move_constructible_v<EventRecord>);
 
 // Turns a record's named strings into the typed row of its spec. Requires record.spec.
 TypedRow type_fields(const EventRecord& record);

@@ -31,12 +31,46 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// Most records name each field once: their object is written in one pass, without grouping.
+// nullopt when a name repeats (or an unnamed field's Data_N could meet a field of that name).
+std::optional<std::string> distinct_names_json(const std::vector<std::string_view>& names,
+                                               const std::vector<std::string>& values, size_t n) {
+  if (n > 64) return std::nullopt;
+  bool unnamed = false, data_like = false;
+  size_t bytes = 2;
+  for (size_t i = 0; i < n; ++i) {
+    if (names[i].empty()) {
+      unnamed = true;
+    } else {
+      if (names[i].substr(0, 5) == "Data_") data_like = true;
+      for (size_t k = 0; k < i; ++k)
+        if (names[k] == names[i]) return std::nullopt;
+    }
+    bytes += names[i].size() + values[i].size() + 8;
+  }
+  if (unnamed && data_like) return std::nullopt;
+  std::string out;
+  out.reserve(bytes);
+  out += '{';
+  size_t number = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (i) out += ',';
+    if (names[i].empty()) append_json_string(out, "Data_" + std::to_string(++number));
+    else append_json_string(out, names[i]);
+    out += ':';
+    append_json_string(out, values[i]);
+  }
+  out += '}';
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> event_data_json(const std::vector<std::string_view>& names,
                                            const std::vector<std::string>& values) {
   size_t n = std::min(names.size(), values.size());
   if (n == 0) return std::nullopt;
+  if (auto simple = distinct_names_json(names, values, n)) return simple;
   // Keys in first-seen order, each with the positions of its values. Written by hand rather
   // than through a JSON library: ingest builds one per record.
   std::vector<std::string> keys;
