@@ -14,7 +14,7 @@ if [ -n "${FUZZ_BINARY:-}" ]; then
   [ -x "$FUZZ_BINARY" ] || { echo "fuzz: $FUZZ_BINARY was not built" >&2; exit 77; }
   mkdir -p "$(dirname "$FUZZ_BINARY")"
 fi
-SRC=(tools/fuzz/fuzz_evtx_native.cpp src/ingest/evtx_native.cpp src/ingest/evtx_chunk.cpp src/ingest/evtx_carve.cpp src/ingest/binxml.cpp
+SRC=(tools/fuzz/fuzz_evtx_native.cpp src/ingest/evtx_native.cpp src/ingest/evtx_chunk.cpp src/ingest/evtx_carve.cpp src/ingest/binxml.cpp src/ingest/binxml_templates.cpp
      src/ingest/binxml_values.cpp src/ingest/event_data.cpp src/core/event_catalog.cpp src/core/text.cpp src/core/time.cpp)
 if [ -z "${FUZZ_BINARY:-}" ] && { [ ! -x "$OUT/fuzz_evtx_native" ] || [ -n "$(find "${SRC[@]}" src/ingest/*.hpp src/core/*.hpp -newer "$OUT/fuzz_evtx_native")" ]; }; then
   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

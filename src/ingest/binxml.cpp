@@ -1,4 +1,5 @@
 #include "ingest/binxml.hpp"
+#include "ingest/binxml_templates.hpp"
 
 #include <fmt/format.h>
 
@@ -46,64 +47,6 @@ struct Cursor {
     pos += n;
   }
 };
-
-// What a piece of template content feeds.
-enum class Field : uint8_t { kEventId, kVersion, kProvider, kChannel, kComputer, kTime, kRecordId, kData, kNested };
-
-struct Slot {
-  Field field;
-  std::string name;     // EventData name for kData
-  bool is_sub = false;  // a substitution (else `literal`)
-  bool optional = false;  // an optional substitution: a NULL value removes the element
-  uint16_t sub = 0;
-  uint8_t type = 0;
-  std::string literal;
-
-  bool operator==(const Slot&) const = default;
-};
-
-struct Compiled {
-  std::vector<Slot> slots;
-  uint32_t template_id = 0;  // the first four bytes of its GUID, by which instances name it
-};
-
-// Template definitions compiled once for all chunks (and files read by this process).
-class TemplateCache {
- public:
-  std::shared_ptr<const Compiled> find(const std::string& key) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(key);
-    return it == cache_.end() ? nullptr : it->second;
-  }
-  std::shared_ptr<const Compiled> put(const std::string& key, std::shared_ptr<const Compiled> c, size_t context) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto [it, fresh] = cache_.emplace(key, std::move(c));
-    if (fresh) by_id_[{it->second->template_id, context}].push_back(it->second);
-    return it->second;
-  }
-  // The templates compiled so far whose GUID starts with `id`, in the context of that depth.
-  std::vector<std::shared_ptr<const Compiled>> with_id(uint32_t id, size_t context) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = by_id_.find({id, context});
-    return it == by_id_.end() ? std::vector<std::shared_ptr<const Compiled>>{} : it->second;
-  }
-
- private:
-  std::mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const Compiled>> cache_;
-  std::map<std::pair<uint32_t, size_t>, std::vector<std::shared_ptr<const Compiled>>> by_id_;
-};
-
-TemplateCache& template_cache() {
-  static TemplateCache cache;
-  return cache;
-}
-
-uint64_t fnv1a(const uint8_t* p, size_t n) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-  return h;
-}
 
 // Stands for an unnamed <Data> while a template compiles: no Name attribute can hold it.
 constexpr std::string_view kUnnamed = "\x01unnamed";
@@ -415,7 +358,7 @@ class ChunkParser::Impl {
       at += size;
     }
     if (at > c.end) malformed("substitution values run past the record");
-    if (!compiled) compiled = by_id(template_id, path.size(), values);
+    if (!compiled) compiled = template_with_id(template_id, path.size(), values);
     Values v{&values};
     apply(compiled->slots, &v, c, out, path, depth);
     c.pos = at;
@@ -424,44 +367,6 @@ class ChunkParser::Impl {
   struct Values {
     const std::vector<std::pair<size_t, std::pair<uint16_t, uint8_t>>>* list;
   };
-
-  // The one template compiled from a live record whose GUID starts with `id` and whose
-  // substitutions the values fill exactly: as many, each of a type it declares.
-  std::shared_ptr<const Compiled> by_id(uint32_t id, size_t context,
-                                        const std::vector<std::pair<size_t, std::pair<uint16_t, uint8_t>>>& values) {
-    std::shared_ptr<const Compiled> found;
-    size_t fitting = 0;
-    for (auto& candidate : template_cache().with_id(id, context)) {
-      int max_sub = -1;
-      bool fits = true;
-      for (const Slot& s : candidate->slots) {
-        if (!s.is_sub) continue;
-        max_sub = std::max(max_sub, static_cast<int>(s.sub));
-        if (s.sub >= values.size()) {
-          fits = false;
-          break;
-        }
-        uint8_t type = values[s.sub].second.second;
-        if (type != 0x00 && !compatible(s.type, type)) fits = false;
-      }
-      // The same template compiled from another chunk has other name offsets in its bytes, so
-      // another cache key, but compiles to the same slots: one template, not two.
-      if (fits && static_cast<size_t>(max_sub + 1) == values.size() && !(found && found->slots == candidate->slots)) {
-        ++fitting;
-        found = candidate;
-      }
-    }
-    if (fitting == 0) malformed(fmt::format("no template a live record used has GUID {:08x}... and these values", id));
-    if (fitting > 1) malformed(fmt::format("{} templates with GUID {:08x}... fit these values", fitting, id));
-    return found;
-  }
-
-  // Whether a value of type `value` may fill a substitution declared `declared`. Writers put
-  // HexInt64 (or HexInt32) values where the manifest declares a pointer-sized SizeT.
-  static bool compatible(uint8_t declared, uint8_t value) {
-    if (declared == value) return true;
-    return declared == 0x10 && (value == 0x14 || value == 0x15 || value == 0x08 || value == 0x0a);
-  }
 
   void apply(const std::vector<Slot>& slots, const Values* values, Cursor& c, Fields& out,
              const std::vector<std::string>& path, int depth) {

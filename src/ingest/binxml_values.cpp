@@ -48,6 +48,8 @@ std::string utf16_to_utf8(const uint8_t* p, size_t chars) {
     n += tail.size();
   }
   out.resize(n);
+  // A long text keeps no more room than it needs (the buffer was three times its length).
+  if (n > 4096) out.shrink_to_fit();
   return out;
 }
 
