@@ -39,6 +39,7 @@ void carve_one(ChunkParser& parser, const uint8_t* chunk, size_t at, DecodedChun
   d.record = std::move(r);
   d.ok = true;
   ++out.recovered;
+  ++out.carved;
   out.records.push_back(std::move(d));
 }
 
@@ -69,7 +70,6 @@ void carve(const uint8_t* chunk, size_t size, size_t from, const ChunkParser* li
     if (!hit) break;
     size_t at = static_cast<size_t>(hit - chunk);
     pos = at + 4;
-    ++out.slack;
     if (at % 8 != 0 || at + 28 > size) continue;  // records are 8-byte aligned
     uint32_t rsize = rd32(chunk + at + 4);
     if (rsize < 28 || rsize > size - at || rd32(chunk + at + rsize - 4) != rsize) continue;

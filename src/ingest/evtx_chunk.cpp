@@ -13,18 +13,6 @@
 
 namespace treeline::ingest::evtx {
 
-size_t count_record_signatures(const uint8_t* begin, const uint8_t* end) {
-  static constexpr uint8_t kSig[4] = {0x2a, 0x2a, 0x00, 0x00};
-  size_t n = 0;
-  while (end - begin >= 4) {
-    auto* hit = static_cast<const uint8_t*>(memmem(begin, static_cast<size_t>(end - begin), kSig, 4));
-    if (!hit) break;
-    ++n;
-    begin = hit + 4;
-  }
-  return n;
-}
-
 // The record a parse gave: EventID, EventRecordID (the header's where the XML has none),
 // time (the header's written time where the XML has none), names and typed fields.
 EventRecord record_from_fields(Fields&& f, uint64_t header_id, int64_t written, bool recovered) {
@@ -80,7 +68,6 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index, bool 
     out.zeroed = zero;
     if (zero || size < 512) {
       if (carve_slack) carve(chunk, size, 0, nullptr, out);
-      else out.slack = count_record_signatures(chunk, chunk + size);
       return out;
     }
     damaged = true;
@@ -140,7 +127,8 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index, bool 
     // A record whose trailing size copy is wrong was being written when the log was copied
     // (its tail is zeros): what it holds is read, and kept only when its own EventRecordID
     // confirms the header's, so a record of zeros is never an event.
-    const bool incomplete = rsize >= 28 && rsize <= size - pos && rd32(chunk + pos + rsize - 4) != rsize;
+    const uint32_t size_copy = rd32(chunk + pos + rsize - 4);
+    const bool incomplete = size_copy != rsize;
     DecodedRecord d;
     try {
       Fields f;
@@ -149,12 +137,12 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index, bool 
       if (incomplete && d.record.record_id != header_id)
         malformed(fmt::format("incomplete record (its size copy at the end is {}, not {}): its EventRecordID is {}, "
                               "so what it holds is not this record's",
-                              rd32(chunk + pos + rsize - 4), rsize, d.record.record_id));
+                              size_copy, rsize, d.record.record_id));
       d.ok = true;
       if (incomplete)
         out.issues.push_back({where(), fmt::format("incomplete record (its size copy at the end is {}, not {}; it was being "
                                                    "written when the log was copied): kept with what it holds",
-                                                   rd32(chunk + pos + rsize - 4), rsize),
+                                                   size_copy, rsize),
                               false});
       if (damaged) ++out.recovered; else ++out.normal;
       if (!damaged) out.last_record_id = std::max(out.last_record_id, d.record.record_id);
@@ -166,9 +154,7 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index, bool 
     pos += rsize;
   }
   if (pos < size && carve_slack) carve(chunk, size, pos, &parser, out);
-  else if (pos < size) out.slack = count_record_signatures(chunk + pos, chunk + size);
   return out;
 }
-
 
 }  // namespace treeline::ingest::evtx

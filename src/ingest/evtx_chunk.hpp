@@ -24,17 +24,13 @@ struct DecodedChunk {
   std::vector<DecodedRecord> records;
   std::vector<ReadIssue> issues;
   size_t normal = 0, recovered = 0, skipped = 0;
-  size_t slack = 0;  // record signatures past the last record: old records libevtx may recover
+  size_t carved = 0;     // of `recovered`, the old records carved from free space
   size_t fragments = 0;  // carved candidates that did not decode for sure
   std::vector<size_t> pending;  // carved frames whose template is not in the chunk (offsets)
   size_t index = 0;
   bool zeroed = false;  // all zeros where a chunk should be
   uint64_t last_record_id = 0;  // of the live records
 };
-
-// Counts record signatures in bytes that hold no live record. Only a hint for the auto reader,
-// which runs libevtx's recovery only when there is something it could recover.
-size_t count_record_signatures(const uint8_t* begin, const uint8_t* end);
 
 // carve: also read the old records left in free space (and in chunks without a header).
 DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index, bool carve = false);

@@ -123,7 +123,8 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
   auto deliver = [&](DecodedChunk& d) -> Status {
     if (!d.pending.empty()) pending.emplace_back(d.index, std::move(d.pending));
     last_record_read = std::max(last_record_read, d.last_record_id);
-    if (!d.zeroed && !d.records.empty()) last_with_records = d.index;
+    // Where the live records end, for the cut-file checks: carved old records say nothing of it.
+    if (!d.zeroed && d.records.size() > d.carved) last_with_records = d.index;
     if (d.zeroed && header_sane && d.index <= last_chunk &&
         (!first_zeroed || (last_with_records && *last_with_records > *first_zeroed)))
       first_zeroed = d.index;
@@ -139,7 +140,6 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
     stats.normal += static_cast<int64_t>(d.normal);
     stats.recovered += static_cast<int64_t>(d.recovered);
     stats.skipped += static_cast<int64_t>(d.skipped);
-    stats.slack_signatures += static_cast<int64_t>(d.slack);
     stats.fragments += static_cast<int64_t>(d.fragments);
     return ok_status();
   };
@@ -154,10 +154,7 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
       if (n < kChunkSize && n <= *std::max_element(d.pending.begin(), d.pending.end()))
         return Error{ErrorCode::kIo, fmt::format("{}: chunk {} could not be read again", name, index)};
       evtx::carve_pending(buf.data(), n, d);
-      // Old records say nothing of where the live ones end (the cut-file checks below).
-      auto live_end = last_with_records;
       if (auto s = deliver(d); !s) return s.error();
-      last_with_records = live_end;
     }
     // A damaged header and not one record behind it: not a log treeline can read, and no source.
     if (header_damaged && stats.normal + stats.recovered == 0 && !src.stream_error)

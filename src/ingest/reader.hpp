@@ -18,13 +18,12 @@ struct ReadIssue {
 
 struct ReadStats {
   int64_t normal = 0;        // records from the normal record list
-  int64_t recovered = 0;     // records libevtx recovered from corrupt chunks
-  int64_t skipped = 0;       // records libevtx could not read
-  int64_t fragments = 0;     // recovery candidates in free space that did not parse
+  int64_t recovered = 0;     // records of damaged chunks, and old ones carved from free space
+  int64_t skipped = 0;       // records that could not be read
+  int64_t fragments = 0;     // candidates in free space that did not decode for sure
   int64_t xml_rendered = 0;  // records whose XML had to be rendered (unknown layout or channel)
-  bool corrupted = false;    // libevtx flagged the file as corrupted
+  bool corrupted = false;    // the file's header (or libevtx) says it is damaged
   bool truncated = false;    // the file ends before what its header (or last line) promises
-  int64_t slack_signatures = 0;  // native reader: record signatures seen in free space or unused chunks
   int64_t cross_checked = 0; // positional records compared with their XML (ReadOptions)
   int64_t cross_check_mismatches = 0;
 };
