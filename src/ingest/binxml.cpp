@@ -334,7 +334,7 @@ class ChunkParser::Impl {
     uint32_t def = c.u32();
     // The instance names its template by the first four bytes of the GUID: a definition at that
     // offset with another GUID is not its template (an old record whose chunk was reused).
-    const bool names_match = def <= size_ - 24 && rd32(chunk_ + def + 4) == template_id;
+    const bool names_match = size_t{def} + 24 <= size_ && rd32(chunk_ + def + 4) == template_id;
     if (!names_match && mode_ != ParseMode::kCarveCached)
       throw Malformed{fmt::format("the template at chunk offset {} is not the one the record names", def), true};
     std::shared_ptr<const Compiled> compiled;
@@ -347,7 +347,7 @@ class ChunkParser::Impl {
     }
     uint32_t count = c.u32();
     if (count > 4096) malformed(fmt::format("{} substitution values", count));
-    std::vector<std::pair<size_t, std::pair<uint16_t, uint8_t>>> values(count);
+    ValueList values(count);
     size_t at = c.pos + 4u * count;
     c.need(4u * count);
     for (uint32_t i = 0; i < count; ++i) {
@@ -365,7 +365,7 @@ class ChunkParser::Impl {
   }
 
   struct Values {
-    const std::vector<std::pair<size_t, std::pair<uint16_t, uint8_t>>>* list;
+    const ValueList* list;
   };
 
   void apply(const std::vector<Slot>& slots, const Values* values, Cursor& c, Fields& out,

@@ -83,8 +83,8 @@ class Reader {
 
  private:
   Expected<EventXml> render_xml(libevtx_record_t* rec);
-  // The XML once per record, rendered when first needed: false when it does not render.
-  bool ensure_xml(libevtx_record_t* rec, std::optional<EventXml>& xml, ReadStats& stats);
+  // The XML once per record, rendered when first needed: an error when it does not render.
+  Status ensure_xml(libevtx_record_t* rec, std::optional<EventXml>& xml, ReadStats& stats);
   Status take_xml_identity(const EventXml& xml, EventRecord& r, const std::string& where);
   // The header's identity, provider and computer; false: unreadable (reported, skipped).
   Expected<bool> read_header(libevtx_record_t* rec, bool recovered, const std::string& where, ReadStats& stats);

@@ -41,13 +41,13 @@ Expected<EventXml> Reader::render_xml(libevtx_record_t* rec) {
   return parse_event_xml(xml);
 }
 
-bool Reader::ensure_xml(libevtx_record_t* rec, std::optional<EventXml>& xml, ReadStats& stats) {
-  if (xml) return true;
+Status Reader::ensure_xml(libevtx_record_t* rec, std::optional<EventXml>& xml, ReadStats& stats) {
+  if (xml) return ok_status();
   auto x = render_xml(rec);
   ++stats.xml_rendered;
-  if (!x) return false;
+  if (!x) return x.error();
   xml = std::move(x.value());
-  return true;
+  return ok_status();
 }
 
 Expected<bool> Reader::read_header(libevtx_record_t* rec, bool recovered, const std::string& where, ReadStats& stats) {
@@ -93,10 +93,8 @@ Status Reader::resolve_channel(libevtx_record_t* rec, std::optional<EventXml>& x
   std::string key = fmt::format("{}\x1f{}", r.provider, r.event_id);
   auto known_channel = channel_by_key_.find(key);
   if (xml_mode_ || known_channel == channel_by_key_.end()) {
-    auto x = render_xml(rec);
-    ++stats.xml_rendered;
-    if (x) xml = std::move(x.value());
-    else if (auto s = on_issue_({where, fmt::format("XML not rendered: {}", x.error().message), false}); !s) return s;
+    if (auto x = ensure_xml(rec, xml, stats); !x)
+      if (auto s = on_issue_({where, fmt::format("XML not rendered: {}", x.error().message), false}); !s) return s;
   }
   if (xml) {
     if (auto s = take_xml_identity(*xml, r, where); !s) return s;
@@ -142,7 +140,7 @@ const LayoutSpec* Reader::read_layout(libevtx_record_t* rec) {
 Status Reader::cross_check(libevtx_record_t* rec, std::optional<EventXml>& xml, const LayoutSpec& layout,
                            bool recovered, const std::string& where, ReadStats& stats) {
   EventRecord& r = scratch_;
-  ensure_xml(rec, xml, stats);
+  (void)ensure_xml(rec, xml, stats);  // a record without XML is reported as the difference below
   ++stats.cross_checked;
   std::string diff;
   if (!xml) diff = "XML did not render";
@@ -169,14 +167,9 @@ Status Reader::cross_check(libevtx_record_t* rec, std::optional<EventXml>& xml, 
 Status Reader::take_xml_fields(libevtx_record_t* rec, std::optional<EventXml>& xml, const std::string& where,
                                ReadStats& stats, bool clear_values) {
   EventRecord& r = scratch_;
-  if (!xml) {
-    auto x = render_xml(rec);
-    ++stats.xml_rendered;
-    if (!x) {
-      if (clear_values) r.values.clear();
-      return on_issue_({where, fmt::format("event {} kept without its fields: {}", r.event_id, x.error().message), false});
-    }
-    xml = std::move(x.value());
+  if (auto x = ensure_xml(rec, xml, stats); !x) {
+    if (clear_values) r.values.clear();
+    return on_issue_({where, fmt::format("event {} kept without its fields: {}", r.event_id, x.error().message), false});
   }
   if (clear_values) {
     r.version = xml->version;

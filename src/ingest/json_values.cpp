@@ -1,21 +1,16 @@
 #include "ingest/json_values.hpp"
 
+#include "ingest/read_block.hpp"
+
 namespace treeline::ingest {
 namespace {
-
-constexpr size_t kBlock = 1 << 20;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 }  // namespace
 
 bool JsonValues::fill() {
-  if (eof_) return false;
-  size_t had = buf_.size();
-  buf_.resize(had + kBlock);
-  in_.read(buf_.data() + had, static_cast<std::streamsize>(kBlock));
-  buf_.resize(had + static_cast<size_t>(in_.gcount()));
-  if (in_.gcount() == 0) eof_ = true;
+  if (!eof_ && !append_block(in_, buf_)) eof_ = true;
   return !eof_;
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "ingest/event_xml.hpp"
+#include "ingest/read_block.hpp"
 #include "ingest/record_builder.hpp"
 
 namespace treeline::ingest {
@@ -16,7 +17,6 @@ namespace {
 
 // The stream is read a block at a time and each <Event> element parsed as soon as it is whole, so
 // memory holds one block and one event, whatever the export's size.
-constexpr size_t kBlock = 1 << 20;
 
 class EventScanner {
  public:
@@ -76,13 +76,7 @@ class EventScanner {
     counted_ -= n;
     pos_ = pos_ > n ? pos_ - n : 0;
   }
-  void fill() {
-    size_t had = buf_.size();
-    buf_.resize(had + kBlock);
-    in_.read(buf_.data() + had, static_cast<std::streamsize>(kBlock));
-    buf_.resize(had + static_cast<size_t>(in_.gcount()));
-    if (in_.gcount() == 0) eof_ = true;
-  }
+  void fill() { eof_ = !append_block(in_, buf_); }
 
   std::istream& in_;
   std::string buf_;

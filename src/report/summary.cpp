@@ -17,11 +17,21 @@ namespace {
 
 using Key = std::pair<std::string, uint32_t>;
 
+// Looked up by a channel the timeline holds as text already: no string is made per row.
+struct KeyLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    return std::pair<std::string_view, uint32_t>(a.first, a.second) <
+           std::pair<std::string_view, uint32_t>(b.first, b.second);
+  }
+};
+
 // summaries/events.tsv: channel, event id, template; '#' starts a comment line. A malformed line
 // is a build's mistake, not an analyst's: it fails the first timeline loudly (and the tests).
-const std::map<Key, SummaryTemplate, std::less<>>& templates() {
+const std::map<Key, SummaryTemplate, KeyLess>& templates() {
   static const auto all = [] {
-    std::map<Key, SummaryTemplate, std::less<>> out;
+    std::map<Key, SummaryTemplate, KeyLess> out;
     for (const auto& [file, text] : summary_files::embedded_files()) {
       size_t start = 0;
       while (start < text.size()) {
@@ -134,7 +144,7 @@ std::string SummaryTemplate::render(std::string_view data_json) const {
 
 const SummaryTemplate* find_summary(std::string_view channel, uint32_t event_id) {
   const auto& all = templates();
-  auto it = all.find(Key{std::string(channel), event_id});
+  auto it = all.find(std::pair<std::string_view, uint32_t>(channel, event_id));
   return it == all.end() ? nullptr : &it->second;
 }
 
