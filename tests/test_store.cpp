@@ -171,7 +171,7 @@ TEST_CASE("Indexes dropped for a bulk load come back as the schema defines them"
   auto before = indexes();
   REQUIRE(store::drop_bulk_indexes(*db).ok());
   auto dropped = indexes();
-  CHECK(dropped.size() + 6 == before.size());
+  CHECK(dropped.size() + 9 == before.size());
   REQUIRE(store::create_bulk_indexes(*db).ok());
   CHECK(indexes() == before);
 }

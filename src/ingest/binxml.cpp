@@ -374,9 +374,11 @@ class ChunkParser::Impl {
       const uint8_t* p = nullptr;
       size_t n = 0;
       uint8_t type = 0x01;
+      // A template's slots are the cache's for the process; plain BinXML's are this call's.
+      auto name = [&] { return values ? std::string_view(s.name) : intern_name(s.name); };
       if (s.is_sub) {
         if (!values || s.sub >= values->list->size()) {
-          if (s.field == Field::kData) out.data.emplace_back(s.name, "");
+          if (s.field == Field::kData) out.data.push_back({name(), {}});
           continue;
         }
         const auto& [off, st] = (*values->list)[s.sub];
@@ -389,7 +391,7 @@ class ChunkParser::Impl {
           malformed(fmt::format("value {} is of type 0x{:02x}, but the template declares 0x{:02x}", s.sub, type, s.type));
         if (type == 0x00) {
           // NULL: an optional substitution removes its element; a normal one leaves it empty.
-          if (s.field == Field::kData && !s.optional) out.data.emplace_back(s.name, "");
+          if (s.field == Field::kData && !s.optional) out.data.push_back({name(), {}});
           continue;
         }
       }
@@ -419,9 +421,9 @@ class ChunkParser::Impl {
         case Field::kData:
           if (s.is_sub && (type & 0x80)) {
             // An array substitution is one element per item (<Data>a</Data><Data>b</Data>).
-            for (std::string& item : render_array(type, p, n)) out.data.emplace_back(s.name, std::move(item));
+            for (std::string& item : render_array(type, p, n)) out.data.push_back({name(), std::move(item)});
           } else {
-            out.data.emplace_back(s.name, text());
+            out.data.push_back({name(), text()});
           }
           break;
         case Field::kNested: break;

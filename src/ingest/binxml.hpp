@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -33,13 +34,25 @@ std::string render(uint8_t type, const uint8_t* p, size_t n);
 // The items of an array value (type 0x80 | item type).
 std::vector<std::string> render_array(uint8_t type, const uint8_t* p, size_t n);
 
+// One EventData/UserData field. Its name lives as long as the process (a compiled template's
+// slot, or intern_name's copy), so that records carry views of it and never copy it.
+struct FieldValue {
+  std::string_view name;
+  std::string value;
+};
+
 // Decoded fields of one record.
 struct Fields {
   std::string event_id, version, provider, channel, computer, time_text, record_id_text;
   std::optional<int64_t> time;
   std::optional<uint64_t> record_id;
-  std::vector<std::pair<std::string, std::string>> data;
+  std::vector<FieldValue> data;
 };
+
+// The process's one copy of a field name that no compiled template holds (plain BinXML, a
+// renamed field). Throws Malformed past a bound no real log comes near (names are a schema's
+// vocabulary), so that damaged input cannot grow the set without end.
+std::string_view intern_name(std::string_view name);
 
 enum class ParseMode {
   kLive,   // the chunk's own records

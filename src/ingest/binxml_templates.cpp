@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <mutex>
+#include <string>
+#include <unordered_set>
 
 #include "ingest/binxml.hpp"
 
@@ -11,6 +14,24 @@ namespace treeline::ingest::evtx {
 TemplateCache& template_cache() {
   static TemplateCache cache;
   return cache;
+}
+
+namespace {
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+}  // namespace
+
+std::string_view intern_name(std::string_view name) {
+  constexpr size_t kMaxNames = 1 << 20;
+  static std::mutex mu;
+  // A set's nodes stay where they are, so the views handed out stay valid.
+  static std::unordered_set<std::string, NameHash, std::equal_to<>> names;
+  std::lock_guard lock(mu);
+  if (auto it = names.find(name); it != names.end()) return *it;
+  if (names.size() >= kMaxNames) malformed(fmt::format("more than {} distinct field names", kMaxNames));
+  return *names.emplace(name).first;
 }
 
 uint64_t fnv1a(const uint8_t* p, size_t n) {

@@ -1,6 +1,6 @@
 #include "ingest/binxml.hpp"
 
-#include <fmt/format.h>
+#include <charconv>
 
 #include "core/time.hpp"
 
@@ -24,34 +24,59 @@ void append_utf8(std::string& out, uint32_t cp) {
 }
 
 std::string utf16_to_utf8(const uint8_t* p, size_t chars) {
-  // Most text is ASCII: written straight into a buffer sized for the worst case (three bytes a
-  // code unit), the rest through append_utf8.
-  std::string out(3 * chars, '\0');
-  size_t n = 0;
-  for (size_t i = 0; i < chars; ++i) {
+  // Most text is ASCII: one byte a code unit, written in place; from the first other character
+  // on, through append_utf8.
+  std::string out(chars, '\0');
+  size_t i = 0;
+  for (; i < chars; ++i) {
     uint32_t c = rd16(p + 2 * i);
-    if (c < 0x80) {
-      out[n++] = static_cast<char>(c);
-      continue;
-    }
-    std::string tail;
+    if (c >= 0x80) break;
+    out[i] = static_cast<char>(c);
+  }
+  if (i == chars) return out;
+  out.resize(i);
+  out.reserve(i + 3 * (chars - i));
+  for (; i < chars; ++i) {
+    uint32_t c = rd16(p + 2 * i);
     if (c >= 0xd800 && c < 0xdc00 && i + 1 < chars) {
       uint32_t lo = rd16(p + 2 * (i + 1));
       if (lo >= 0xdc00 && lo < 0xe000) {
-        append_utf8(tail, 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00));
+        append_utf8(out, 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00));
         ++i;
+        continue;
       }
     }
     // A lone surrogate is not a character: U+FFFD stands for it, so that the text stays UTF-8.
-    if (tail.empty()) append_utf8(tail, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
-    out.replace(n, tail.size(), tail);
-    n += tail.size();
+    append_utf8(out, c >= 0xd800 && c < 0xe000 ? 0xfffd : c);
   }
-  out.resize(n);
-  // A long text keeps no more room than it needs (the buffer was three times its length).
-  if (n > 4096) out.shrink_to_fit();
+  // A long text keeps no more room than it needs.
+  if (out.size() > 4096) out.shrink_to_fit();
   return out;
 }
+
+namespace {
+
+// Every record holds a few SIDs, hex integers and GUIDs: written with to_chars, not a format
+// string, since the decoding pool renders millions.
+template <typename T>
+void append_number(std::string& out, T v, int base = 10) {
+  char buf[24];
+  auto end = std::to_chars(buf, buf + sizeof buf, v, base).ptr;
+  out.append(buf, end);
+}
+
+std::string hex_text(uint64_t v) {
+  std::string s = "0x";
+  append_number(s, v, 16);
+  return s;
+}
+
+void append_hex_digits(std::string& out, uint64_t v, int digits) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (int i = digits - 1; i >= 0; --i) out.push_back(kHex[(v >> (4 * i)) & 15]);
+}
+
+}  // namespace
 
 // The text libevtx renders for a value, so both readers give the same typed rows.
 std::string render(uint8_t type, const uint8_t* p, size_t n) {
@@ -75,10 +100,24 @@ std::string render(uint8_t type, const uint8_t* p, size_t n) {
     case 0x09: return n >= 8 ? std::to_string(static_cast<int64_t>(rd64(p))) : "";
     case 0x0a: return n >= 8 ? std::to_string(rd64(p)) : "";
     case 0x0d: return n >= 4 ? (rd32(p) ? "true" : "false") : "";
-    case 0x0f:
+    case 0x0f: {
       if (n < 16) return "";
-      return fmt::format("{{{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}}}", rd32(p), rd16(p + 4),
-                         rd16(p + 6), p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]);
+      std::string g;
+      g.reserve(38);
+      g += '{';
+      append_hex_digits(g, rd32(p), 8);
+      g += '-';
+      append_hex_digits(g, rd16(p + 4), 4);
+      g += '-';
+      append_hex_digits(g, rd16(p + 6), 4);
+      g += '-';
+      for (int i = 8; i < 16; ++i) {
+        if (i == 10) g += '-';
+        append_hex_digits(g, p[i], 2);
+      }
+      g += '}';
+      return g;
+    }
     case 0x11: return n >= 8 ? filetime_to_iso(static_cast<int64_t>(rd64(p))) : "";
     case 0x13: {
       if (n < 8) return "";
@@ -86,17 +125,23 @@ std::string render(uint8_t type, const uint8_t* p, size_t n) {
       if (n < 8u + 4u * count) return "";
       uint64_t auth = 0;
       for (int i = 2; i < 8; ++i) auth = (auth << 8) | p[i];
-      std::string s = fmt::format("S-{}-{}", p[0], auth);
-      for (uint8_t i = 0; i < count; ++i) s += fmt::format("-{}", rd32(p + 8 + 4 * i));
+      std::string s = "S-";
+      append_number(s, unsigned{p[0]});
+      s += '-';
+      append_number(s, auth);
+      for (uint8_t i = 0; i < count; ++i) {
+        s += '-';
+        append_number(s, rd32(p + 8 + 4 * i));
+      }
       return s;
     }
     // Hex integers as Windows renders them (Event Viewer, wevtutil, Winlogbeat): "0x3e7", not
     // zero-padded as libevtx writes them, so that an EVTX record and its export hold the same data.
     case 0x10:  // SizeT: as wide as the writer's pointers
-      if (n == 4) return fmt::format("0x{:x}", rd32(p));
-      return n >= 8 ? fmt::format("0x{:x}", rd64(p)) : "";
-    case 0x14: return n >= 4 ? fmt::format("0x{:x}", rd32(p)) : "";
-    case 0x15: return n >= 8 ? fmt::format("0x{:x}", rd64(p)) : "";
+      if (n == 4) return hex_text(rd32(p));
+      return n >= 8 ? hex_text(rd64(p)) : "";
+    case 0x14: return n >= 4 ? hex_text(rd32(p)) : "";
+    case 0x15: return n >= 8 ? hex_text(rd64(p)) : "";
     default: {
       static constexpr char kHex[] = "0123456789ABCDEF";
       std::string hex(2 * n, '0');

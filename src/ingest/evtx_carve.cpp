@@ -14,7 +14,7 @@ constexpr int64_t kLatestWritten = 157469184000000000;
 
 // Provider and channel names are printable ASCII; bytes read through a template that is not
 // the fragment's own rarely are.
-bool is_name(const std::string& s) {
+bool is_name(std::string_view s) {
   if (s.empty() || s.size() > 256) return false;
   for (unsigned char ch : s)
     if (ch < 0x20 || ch > 0x7e) return false;
@@ -32,7 +32,7 @@ void carve_one(ChunkParser& parser, const uint8_t* chunk, size_t at, DecodedChun
   if (r.record_id != header_id) malformed(fmt::format("its EventRecordID {} is not its header's", r.record_id));
   if (!is_name(r.provider) || (r.channel != "(unknown)" && !is_name(r.channel)))
     malformed("its provider or channel is not a name: the bytes of its template were overwritten");
-  for (const auto& n : r.owned_names)
+  for (std::string_view n : r.names)
     if (!n.empty() && !is_name(n))
       malformed(fmt::format("field name '{}' is not a name: the bytes of its template were overwritten", n));
   DecodedRecord d;

@@ -39,18 +39,23 @@ EventRecord record_from_fields(Fields&& f, uint64_t header_id, int64_t written, 
       malformed(fmt::format("Version '{}' is not a number", f.version));
     r.version = version ? static_cast<int>(*version) : -1;
   }
-  take_fields(r, std::move(f.data));
+  r.names.reserve(f.data.size());
+  r.values.reserve(f.data.size());
+  for (auto& [name, value] : f.data) {
+    r.names.push_back(name);
+    r.values.push_back(std::move(value));
+  }
   // Before the renaming below: the data is what the record holds.
   r.data = event_data_json(r.names, r.values);
   if (r.spec) {
-    r.names.clear();
     // Older manifests name a field twice (4648's second LogonGuid is the target's): the
     // second occurrence takes the Target name the catalog knows, as its position says.
-    for (size_t i = 0; i < r.owned_names.size(); ++i)
+    for (size_t i = 0; i < r.names.size(); ++i)
       for (size_t k = 0; k < i; ++k)
-        if (r.owned_names[k] == r.owned_names[i] && r.spec->field("Target" + r.owned_names[i]))
-          r.owned_names[i] = "Target" + r.owned_names[i];
-    for (const auto& nm : r.owned_names) r.names.emplace_back(nm);
+        if (r.names[k] == r.names[i]) {
+          std::string target = "Target" + std::string(r.names[i]);
+          if (r.spec->field(target)) r.names[i] = intern_name(target);
+        }
     r.typed = type_fields(r);
   }
   return r;
@@ -89,6 +94,8 @@ DecodedChunk decode_chunk(const uint8_t* chunk, size_t size, size_t index, bool 
       out.issues.push_back({where_chunk, "chunk checksum mismatch; records read all the same", false});
   }
   ChunkParser parser(chunk, size);
+  // The header's first and last record numbers size the list (bounded: they may be damaged).
+  if (!damaged) out.records.reserve(std::min<uint64_t>(rd64(chunk + 16) - rd64(chunk + 8) + 1, 1024));
   size_t pos = 512;
   while (pos + 24 <= free_offset) {
     if (rd32(chunk + pos) != 0x00002a2a) {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -219,6 +220,8 @@ Expected<ReadStats> read_source(const std::string& name, Source& src, const Reco
   std::optional<Error> worker_failed;  // a worker that could not decode (out of memory)
   std::vector<DecodedChunk> garbage;
   auto work = [&](std::stop_token token) {
+    // Named, so that top, perf and gdb tell the decoders from the writer.
+    pthread_setname_np(pthread_self(), "treeline-decode");
     std::unique_lock lock(mu);
     std::vector<uint8_t> buf;
     for (;;) {
