@@ -143,12 +143,9 @@ std::string render(uint8_t type, const uint8_t* p, size_t n) {
     case 0x14: return n >= 4 ? hex_text(rd32(p)) : "";
     case 0x15: return n >= 8 ? hex_text(rd64(p)) : "";
     default: {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      std::string hex(2 * n, '0');
-      for (size_t i = 0; i < n; ++i) {
-        hex[2 * i] = kHex[p[i] >> 4];
-        hex[2 * i + 1] = kHex[p[i] & 15];
-      }
+      std::string hex;
+      hex.reserve(2 * n);
+      for (size_t i = 0; i < n; ++i) append_hex_digits(hex, p[i], 2);
       return hex;
     }
   }
