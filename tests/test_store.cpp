@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <sqlite3.h>
 
 #include "core/time.hpp"
@@ -104,6 +105,36 @@ TEST_CASE("The same record from two sources is stored once", "[store]") {
   CHECK(std::get<int64_t>(t->rows[0][1]) == 10);
   CHECK(std::get<std::string>(t->rows[0][2]) == "203.0.113.7");
   CHECK(std::get<std::string>(t->rows[0][3]) == "ws01");
+}
+
+TEST_CASE("Every record's data is written, in batches and in the remainder", "[store]") {
+  test::TempDir dir;
+  auto db = store::open_case_for_write(dir.file("c.db"));
+  REQUIRE(db.ok());
+  store::CaseWriter w(*db);
+  // A batch left unwritten by a rollback must not reach the next source.
+  REQUIRE(w.begin_source(source("d")).ok());
+  for (uint64_t i = 1; i <= 10; ++i) {
+    EventRecord r = logon_record(i, 133064471216762812 + static_cast<int64_t>(i));
+    r.data = "{\"rolled\":\"back\"}";
+    REQUIRE(w.add(r).ok());
+  }
+  w.rollback_source();
+  // 150 records: two full batches of 64 and a remainder of 22, with data on all but every tenth.
+  REQUIRE(w.begin_source(source("e")).ok());
+  for (uint64_t i = 1; i <= 150; ++i) {
+    EventRecord r = logon_record(i, 133064471216762812 + static_cast<int64_t>(i));
+    if (i % 10 != 0) r.data = fmt::format("{{\"n\":\"{}\"}}", i);
+    REQUIRE(*w.add(r) == store::AddResult::kAdded);
+    CHECK(!r.data);  // taken by the writer
+  }
+  REQUIRE(w.commit_source({}, true).ok());
+  CHECK(*db->query_int("SELECT count(*) FROM event_data") == 135);
+  CHECK(*db->query_int("SELECT count(*) FROM event_data WHERE data LIKE '%rolled%'") == 0);
+  // Each data row belongs to its own event.
+  CHECK(*db->query_int("SELECT count(*) FROM events_v WHERE data IS NOT NULL "
+                       "AND CAST(json_extract(data, '$.n') AS INTEGER) = record_id") == 135);
+  CHECK(*db->query_int("SELECT count(*) FROM events_v WHERE data IS NULL AND record_id % 10 = 0") == 15);
 }
 
 TEST_CASE("A rolled-back source leaves no rows", "[store]") {

@@ -10,6 +10,8 @@
 namespace treeline::store {
 namespace {
 
+constexpr size_t kDataBatch = 64;
+
 std::string now_iso() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   int64_t ticks = std::chrono::duration_cast<std::chrono::microseconds>(now).count() * 10;
@@ -170,7 +172,36 @@ Expected<Stmt*> CaseWriter::typed_insert(const EventSpec& spec) {
   return &typed_.emplace(&spec, std::move(st.value())).first->second;
 }
 
-Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
+Status CaseWriter::flush_data() {
+  if (pending_data_.empty()) return ok_status();
+  if (auto s = prepare_into(db_, insert_data_, "INSERT INTO event_data (event_pk, data) VALUES (?, ?)"); !s) return s;
+  size_t done = 0;
+  if (pending_data_.size() == kDataBatch) {
+    if (!insert_data_batch_) {
+      std::string sql = "INSERT INTO event_data (event_pk, data) VALUES (?, ?)";
+      for (size_t i = 1; i < kDataBatch; ++i) sql += ", (?, ?)";
+      if (auto s = prepare_into(db_, insert_data_batch_, sql); !s) return s;
+    }
+    Stmt& b = insert_data_batch_;
+    b.reset();
+    for (size_t i = 0; i < kDataBatch; ++i) {
+      b.bind(static_cast<int>(2 * i + 1), pending_data_[i].first);
+      b.bind_static(static_cast<int>(2 * i + 2), std::string_view(pending_data_[i].second));
+    }
+    if (b.step() != SQLITE_DONE) return db_.error("inserting events' data");
+    done = kDataBatch;
+  }
+  for (; done < pending_data_.size(); ++done) {
+    insert_data_.reset();
+    insert_data_.bind(1, pending_data_[done].first);
+    insert_data_.bind_static(2, std::string_view(pending_data_[done].second));
+    if (insert_data_.step() != SQLITE_DONE) return db_.error("inserting an event's data");
+  }
+  pending_data_.clear();
+  return ok_status();
+}
+
+Expected<AddResult> CaseWriter::add(EventRecord& r, int* bad_numbers) {
   if (auto s = prepare_into(db_, select_channel_, "SELECT channel_id FROM channels WHERE name = ?"); !s) return s.error();
   if (auto s = prepare_into(db_, insert_channel_, "INSERT INTO channels (name) VALUES (?)"); !s) return s.error();
   if (auto s = prepare_into(db_, select_provider_, "SELECT provider_id FROM providers WHERE name = ?"); !s) return s.error();
@@ -271,12 +302,10 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   }
   int64_t event_pk = sqlite3_last_insert_rowid(db_.get());
   if (r.data) {
-    if (auto s = prepare_into(db_, insert_data_, "INSERT INTO event_data (event_pk, data) VALUES (?, ?)"); !s)
-      return s.error();
-    insert_data_.reset();
-    insert_data_.bind(1, event_pk);
-    insert_data_.bind_static(2, std::string_view(*r.data));
-    if (insert_data_.step() != SQLITE_DONE) return db_.error("inserting an event's data");
+    pending_data_.emplace_back(event_pk, std::move(*r.data));
+    r.data.reset();
+    if (pending_data_.size() == kDataBatch)
+      if (auto s = flush_data(); !s) return s.error();
   }
 
   if (r.spec && !r.spec->table.empty()) {
@@ -309,6 +338,7 @@ Status CaseWriter::add_issue(const std::string& location, const char* severity, 
 }
 
 Status CaseWriter::commit_source(const SourceTotals& t, bool complete) {
+  if (auto s = flush_data(); !s) return s;
   auto st = db_.prepare(
       "UPDATE sources SET records_read = ?, records_new = ?, records_duplicate = ?, records_recovered = ?, "
       "records_skipped = ?, status = ? WHERE source_id = ?");
@@ -330,6 +360,7 @@ Status CaseWriter::commit_source(const SourceTotals& t, bool complete) {
 
 void CaseWriter::rollback_source() {
   tx_.reset();
+  pending_data_.clear();
   // Ids handed out inside the rolled-back transaction no longer exist.
   last_ = {};
   hosts_.clear();

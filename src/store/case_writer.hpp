@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "core/event_catalog.hpp"
 #include "store/sqlite.hpp"
@@ -54,7 +56,9 @@ class CaseWriter {
   Status set_sha256(const std::string& sha256, std::optional<int64_t> size = std::nullopt);
 
   Status begin_source(const SourceInfo& info);
-  Expected<AddResult> add(const EventRecord& record, int* bad_numbers = nullptr);
+  // Takes the record's data (record.data is left empty): it is written in batches.
+  Expected<AddResult> add(EventRecord& record, int* bad_numbers = nullptr);
+  Expected<AddResult> add(EventRecord&& record, int* bad_numbers = nullptr) { return add(record, bad_numbers); }
   Status add_issue(const std::string& location, const char* severity, const std::string& reason);
   Status commit_source(const SourceTotals& totals, bool complete);
   void rollback_source();
@@ -64,12 +68,16 @@ class CaseWriter {
                            const std::string& key, const std::string* extra, const char* what);
   Expected<int64_t> host_id(const std::string& computer);
   Expected<Stmt*> typed_insert(const EventSpec& spec);
+  // Writes the data rows held back; before the source commits, and when a batch is full.
+  Status flush_data();
 
   Db& db_;
   std::optional<Transaction> tx_;  // the current source's; rolled back if it is never committed
   int64_t source_id_ = 0;
   Stmt insert_event_;
-  Stmt insert_data_;
+  Stmt insert_data_;        // one row
+  Stmt insert_data_batch_;  // kDataBatch rows: one statement per batch costs less than one per row
+  std::vector<std::pair<int64_t, std::string>> pending_data_;  // (event_pk, data), in pk order
   Stmt promote_live_;  // a live record of an event first stored from a carved copy
   SourceInfo info_;  // of the source being written
   Stmt select_host_, insert_host_, select_channel_, insert_channel_, select_provider_, insert_provider_;
