@@ -126,7 +126,6 @@ TEST_CASE("Every record's data is written, in batches and in the remainder", "[s
     EventRecord r = logon_record(i, 133064471216762812 + static_cast<int64_t>(i));
     if (i % 10 != 0) r.data = fmt::format("{{\"n\":\"{}\"}}", i);
     REQUIRE(*w.add(r) == store::AddResult::kAdded);
-    CHECK(!r.data);  // taken by the writer
   }
   REQUIRE(w.commit_source({}, true).ok());
   CHECK(*db->query_int("SELECT count(*) FROM event_data") == 135);

@@ -173,10 +173,10 @@ Expected<Stmt*> CaseWriter::typed_insert(const EventSpec& spec) {
 }
 
 Status CaseWriter::flush_data() {
-  if (pending_data_.empty()) return ok_status();
+  if (pending_count_ == 0) return ok_status();
   if (auto s = prepare_into(db_, insert_data_, "INSERT INTO event_data (event_pk, data) VALUES (?, ?)"); !s) return s;
   size_t done = 0;
-  if (pending_data_.size() == kDataBatch) {
+  if (pending_count_ == kDataBatch) {
     if (!insert_data_batch_) {
       std::string sql = "INSERT INTO event_data (event_pk, data) VALUES (?, ?)";
       for (size_t i = 1; i < kDataBatch; ++i) sql += ", (?, ?)";
@@ -191,17 +191,20 @@ Status CaseWriter::flush_data() {
     if (b.step() != SQLITE_DONE) return db_.error("inserting events' data");
     done = kDataBatch;
   }
-  for (; done < pending_data_.size(); ++done) {
+  for (; done < pending_count_; ++done) {
     insert_data_.reset();
     insert_data_.bind(1, pending_data_[done].first);
     insert_data_.bind_static(2, std::string_view(pending_data_[done].second));
     if (insert_data_.step() != SQLITE_DONE) return db_.error("inserting an event's data");
   }
-  pending_data_.clear();
+  // A rare huge value (a JSON export's field) does not keep its buffer for the rest of the load.
+  for (size_t i = 0; i < pending_count_; ++i)
+    if (pending_data_[i].second.capacity() > (size_t{1} << 16)) std::string().swap(pending_data_[i].second);
+  pending_count_ = 0;
   return ok_status();
 }
 
-Expected<AddResult> CaseWriter::add(EventRecord& r, int* bad_numbers) {
+Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   if (auto s = prepare_into(db_, select_channel_, "SELECT channel_id FROM channels WHERE name = ?"); !s) return s.error();
   if (auto s = prepare_into(db_, insert_channel_, "INSERT INTO channels (name) VALUES (?)"); !s) return s.error();
   if (auto s = prepare_into(db_, select_provider_, "SELECT provider_id FROM providers WHERE name = ?"); !s) return s.error();
@@ -302,9 +305,12 @@ Expected<AddResult> CaseWriter::add(EventRecord& r, int* bad_numbers) {
   }
   int64_t event_pk = sqlite3_last_insert_rowid(db_.get());
   if (r.data) {
-    pending_data_.emplace_back(event_pk, std::move(*r.data));
-    r.data.reset();
-    if (pending_data_.size() == kDataBatch)
+    // Copied into a slot whose buffer is reused: the record, and its allocation, stay the
+    // reader's, which frees them off this thread.
+    if (pending_count_ == pending_data_.size()) pending_data_.emplace_back();
+    pending_data_[pending_count_].first = event_pk;
+    pending_data_[pending_count_].second.assign(*r.data);
+    if (++pending_count_ == kDataBatch)
       if (auto s = flush_data(); !s) return s.error();
   }
 
@@ -360,7 +366,7 @@ Status CaseWriter::commit_source(const SourceTotals& t, bool complete) {
 
 void CaseWriter::rollback_source() {
   tx_.reset();
-  pending_data_.clear();
+  pending_count_ = 0;
   // Ids handed out inside the rolled-back transaction no longer exist.
   last_ = {};
   hosts_.clear();

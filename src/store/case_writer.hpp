@@ -56,9 +56,8 @@ class CaseWriter {
   Status set_sha256(const std::string& sha256, std::optional<int64_t> size = std::nullopt);
 
   Status begin_source(const SourceInfo& info);
-  // Takes the record's data (record.data is left empty): it is written in batches.
-  Expected<AddResult> add(EventRecord& record, int* bad_numbers = nullptr);
-  Expected<AddResult> add(EventRecord&& record, int* bad_numbers = nullptr) { return add(record, bad_numbers); }
+  // The record's data is written in batches: all of it by the time the source commits.
+  Expected<AddResult> add(const EventRecord& record, int* bad_numbers = nullptr);
   Status add_issue(const std::string& location, const char* severity, const std::string& reason);
   Status commit_source(const SourceTotals& totals, bool complete);
   void rollback_source();
@@ -78,6 +77,7 @@ class CaseWriter {
   Stmt insert_data_;        // one row
   Stmt insert_data_batch_;  // kDataBatch rows: one statement per batch costs less than one per row
   std::vector<std::pair<int64_t, std::string>> pending_data_;  // (event_pk, data), in pk order
+  size_t pending_count_ = 0;  // slots of pending_data_ in use; the rest keep their buffers
   Stmt promote_live_;  // a live record of an event first stored from a carved copy
   SourceInfo info_;  // of the source being written
   Stmt select_host_, insert_host_, select_channel_, insert_channel_, select_provider_, insert_provider_;
