@@ -1,5 +1,6 @@
 #include "ingest/binxml.hpp"
 #include "ingest/binxml_templates.hpp"
+#include "ingest/fnv1a.hpp"
 
 #include <fmt/format.h>
 

@@ -34,12 +34,6 @@ std::string_view intern_name(std::string_view name) {
   return *names.emplace(name).first;
 }
 
-uint64_t fnv1a(const uint8_t* p, size_t n) {
-  uint64_t h = 1469598103934665603ULL;
-  for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 1099511628211ULL;
-  return h;
-}
-
 std::shared_ptr<const Compiled> template_with_id(uint32_t id, size_t context, const ValueList& values) {
   std::shared_ptr<const Compiled> found;
   size_t fitting = 0;

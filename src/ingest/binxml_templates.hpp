@@ -63,9 +63,6 @@ class TemplateCache {
 // The one cache of this process.
 TemplateCache& template_cache();
 
-// A template definition's bytes, hashed for its cache key.
-uint64_t fnv1a(const uint8_t* p, size_t n);
-
 // Whether a value of type `value` may fill a substitution declared `declared`.
 bool compatible(uint8_t declared, uint8_t value);
 

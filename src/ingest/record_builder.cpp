@@ -2,6 +2,7 @@
 
 #include "core/regex.hpp"
 #include "ingest/event_data.hpp"
+#include "ingest/fnv1a.hpp"
 
 #include <fmt/format.h>
 
@@ -11,15 +12,6 @@
 #include "core/time.hpp"
 
 namespace treeline::ingest {
-namespace {
-
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-  return h;
-}
-
-}  // namespace
 
 Status build_record(ExportedEvent&& in, EventRecord& r) {
   auto id = parse_windows_int(in.event_id);
