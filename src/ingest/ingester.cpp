@@ -84,7 +84,6 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
   std::map<std::pair<std::string, uint32_t>, IngestReport::Count> by_event;
   const std::pair<std::string, uint32_t>* last_count_key = nullptr;  // map nodes do not move
   IngestReport::Count* last_count = nullptr;
-  uint32_t last_event_id = 0;
   auto on_issue = [&](const ReadIssue& issue) -> Status {
     ++rep.issue_count;
     // Keep the first lost records for the report; warnings are only counted there.
@@ -108,11 +107,10 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     }
     // Runs of one event type are the rule: the last count is reused without building a key.
     std::string_view channel = r.spec ? std::string_view(r.spec->channel) : std::string_view(r.channel);
-    if (!last_count || r.event_id != last_event_id || channel != last_count_key->first) {
+    if (!last_count || r.event_id != last_count_key->second || channel != last_count_key->first) {
       auto it = by_event.try_emplace({std::string(channel), r.event_id}).first;
       last_count_key = &it->first;
       last_count = &it->second;
-      last_event_id = r.event_id;
     }
     ++last_count->records;
     last_count->typed = r.spec != nullptr;

@@ -174,28 +174,28 @@ Expected<Stmt*> CaseWriter::typed_insert(const EventSpec& spec) {
 
 Status CaseWriter::flush_data() {
   if (pending_count_ == 0) return ok_status();
-  if (auto s = prepare_into(db_, insert_data_, "INSERT INTO event_data (event_pk, data) VALUES (?, ?)"); !s) return s;
-  size_t done = 0;
+  static constexpr std::string_view kInsertData = "INSERT INTO event_data (event_pk, data) VALUES (?, ?)";
+  auto bind_row = [&](Stmt& st, size_t row, size_t slot) {
+    st.bind(static_cast<int>(2 * row + 1), pending_data_[slot].first);
+    st.bind_static(static_cast<int>(2 * row + 2), std::string_view(pending_data_[slot].second));
+  };
+  // add() flushes each batch as it fills, so a flush holds either a whole batch or the rest.
   if (pending_count_ == kDataBatch) {
     if (!insert_data_batch_) {
-      std::string sql = "INSERT INTO event_data (event_pk, data) VALUES (?, ?)";
+      std::string sql(kInsertData);
       for (size_t i = 1; i < kDataBatch; ++i) sql += ", (?, ?)";
       if (auto s = prepare_into(db_, insert_data_batch_, sql); !s) return s;
     }
-    Stmt& b = insert_data_batch_;
-    b.reset();
-    for (size_t i = 0; i < kDataBatch; ++i) {
-      b.bind(static_cast<int>(2 * i + 1), pending_data_[i].first);
-      b.bind_static(static_cast<int>(2 * i + 2), std::string_view(pending_data_[i].second));
+    insert_data_batch_.reset();
+    for (size_t i = 0; i < kDataBatch; ++i) bind_row(insert_data_batch_, i, i);
+    if (insert_data_batch_.step() != SQLITE_DONE) return db_.error("inserting events' data");
+  } else {
+    if (auto s = prepare_into(db_, insert_data_, kInsertData); !s) return s;
+    for (size_t i = 0; i < pending_count_; ++i) {
+      insert_data_.reset();
+      bind_row(insert_data_, 0, i);
+      if (insert_data_.step() != SQLITE_DONE) return db_.error("inserting an event's data");
     }
-    if (b.step() != SQLITE_DONE) return db_.error("inserting events' data");
-    done = kDataBatch;
-  }
-  for (; done < pending_count_; ++done) {
-    insert_data_.reset();
-    insert_data_.bind(1, pending_data_[done].first);
-    insert_data_.bind_static(2, std::string_view(pending_data_[done].second));
-    if (insert_data_.step() != SQLITE_DONE) return db_.error("inserting an event's data");
   }
   // A rare huge value (a JSON export's field) does not keep its buffer for the rest of the load.
   for (size_t i = 0; i < pending_count_; ++i)
