@@ -201,6 +201,10 @@ Status CaseWriter::flush_data() {
   for (size_t i = 0; i < pending_count_; ++i)
     if (pending_data_[i].second.capacity() > (size_t{1} << 16)) std::string().swap(pending_data_[i].second);
   pending_count_ = 0;
+  if (++batches_since_writeback_ == 1024) {
+    batches_since_writeback_ = 0;
+    db_.start_writeback();
+  }
   return ok_status();
 }
 

@@ -78,6 +78,7 @@ class CaseWriter {
   Stmt insert_data_batch_;  // kDataBatch rows: one statement per batch costs less than one per row
   std::vector<std::pair<int64_t, std::string>> pending_data_;  // (event_pk, data), in pk order
   size_t pending_count_ = 0;  // slots of pending_data_ in use; the rest keep their buffers
+  int batches_since_writeback_ = 0;
   Stmt promote_live_;  // a live record of an event first stored from a carved copy
   SourceInfo info_;  // of the source being written
   Stmt select_host_, insert_host_, select_channel_, insert_channel_, select_provider_, insert_provider_;

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <filesystem>
 #include <mutex>
 
 namespace treeline::store {
@@ -38,6 +42,34 @@ Expected<Db> Db::open(const std::string& path, Mode mode) {
   // Wait a little for another treeline to finish, then report the lock instead of hanging.
   sqlite3_busy_timeout(db.db_, 2000);
   return db;
+}
+
+void Db::start_writeback() {
+#ifdef __linux__
+  if (writeback_fd_ == -2) {
+    // SQLite keeps its descriptor to itself. It is found by the file's identity; opening a second
+    // descriptor instead would be unsafe: closing it drops the process's POSIX locks on the file.
+    writeback_fd_ = -1;
+    const char* name = sqlite3_db_filename(db_, "main");
+    struct stat want {};
+    if (name == nullptr || *name == '\0' || ::stat(name, &want) != 0) return;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+      int fd = -1;
+      try {
+        fd = std::stoi(e.path().filename().string());
+      } catch (const std::exception&) {
+        continue;
+      }
+      struct stat got {};
+      if (::fstat(fd, &got) == 0 && got.st_dev == want.st_dev && got.st_ino == want.st_ino) {
+        writeback_fd_ = fd;
+        break;
+      }
+    }
+  }
+  if (writeback_fd_ >= 0) (void)::sync_file_range(writeback_fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
 }
 
 Error Db::error(std::string_view doing) const {

@@ -73,12 +73,14 @@ class Stmt {
 class Db {
  public:
   Db() = default;
-  Db(Db&& o) noexcept : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)) {}
+  Db(Db&& o) noexcept
+      : db_(std::exchange(o.db_, nullptr)), path_(std::move(o.path_)), writeback_fd_(o.writeback_fd_) {}
   Db& operator=(Db&& o) noexcept {
     if (this != &o) {
       sqlite3_close_v2(db_);
       db_ = std::exchange(o.db_, nullptr);
       path_ = std::move(o.path_);
+      writeback_fd_ = o.writeback_fd_;
     }
     return *this;
   }
@@ -97,10 +99,15 @@ class Db {
   Expected<int64_t> query_int(std::string_view sql);
   // An Error for the current sqlite error state, classified (locked / read-only / other).
   Error error(std::string_view doing) const;
+  // Asks the kernel to start writing the database file's dirty pages now, without waiting, so
+  // that the commit of a large load finds most of them on disk already. A hint: where the
+  // platform has no such call, or SQLite's descriptor is not found, it does nothing.
+  void start_writeback();
 
  private:
   sqlite3* db_ = nullptr;
   std::string path_;
+  int writeback_fd_ = -2;  // SQLite's descriptor of the main file; -2 not looked for, -1 not found
 };
 
 // The one way a transaction is opened: BEGIN IMMEDIATE (the write lock is taken now, so a locked
