@@ -75,8 +75,7 @@ class SyntheticLog {
     s.reader = "synthetic";
     if (auto st = w.begin_source(s); !st) return st;
     for (auto& r : records_) {
-      auto a = w.add(r);
-      if (!a) return a.error();
+      if (auto a = w.add(r); !a) return a;
     }
     return w.commit_source({}, true);
   }

@@ -96,9 +96,7 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     ++t.read;
     if (r.recovered) ++t.recovered;
     int bad_numbers = 0;
-    auto added = writer_.add(r, &bad_numbers);
-    if (!added) return added.error();
-    if (*added == store::AddResult::kAdded) ++t.added; else ++t.duplicate;
+    if (auto s = writer_.add(r, &bad_numbers); !s) return s;
     if (bad_numbers > 0) {
       auto s = on_issue({fmt::format("record {}", r.record_id),
                          fmt::format("event {}: {} numeric field(s) not a number, stored as NULL", r.event_id, bad_numbers),
@@ -172,6 +170,8 @@ Status Ingester::ingest_source(const store::SourceInfo& info, const Reader& read
     writer_.rollback_source();
     return s;
   }
+  t.added = writer_.counts().added;
+  t.duplicate = writer_.counts().duplicate;
   for (const auto& [key, count] : by_event) {
     auto& c = total.by_event[key];
     c.records += count.records;

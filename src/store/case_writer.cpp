@@ -10,20 +10,10 @@
 namespace treeline::store {
 namespace {
 
-constexpr size_t kDataBatch = 64;
-
 std::string now_iso() {
   auto now = std::chrono::system_clock::now().time_since_epoch();
   int64_t ticks = std::chrono::duration_cast<std::chrono::microseconds>(now).count() * 10;
   return filetime_to_iso(ticks + kFiletimeUnixEpochTicks);
-}
-
-Status prepare_into(Db& db, Stmt& st, std::string_view sql) {
-  if (st) return ok_status();
-  auto p = db.prepare(sql);
-  if (!p) return p.error();
-  st = std::move(p.value());
-  return ok_status();
 }
 
 }  // namespace
@@ -117,6 +107,10 @@ Status CaseWriter::begin_source(const SourceInfo& info) {
   st->bind(8, std::string_view(now_iso()));
   if (st->step() != SQLITE_DONE) return db_.error("recording the source");
   source_id_ = sqlite3_last_insert_rowid(db_.get());
+  auto last = db_.query_int("SELECT coalesce(max(event_pk), 0) FROM events");
+  if (!last) return last.error();
+  last_pk_ = *last;
+  counts_ = {};
   // Exact duplicates are caught by the event_identity constraint; across formats the times
   // differ in precision, so a mixed case checks each record against what is there.
   auto formats = db_.prepare("SELECT count(DISTINCT format) FROM sources WHERE status = 'complete' OR source_id = ?");
@@ -152,74 +146,18 @@ Expected<int64_t> CaseWriter::intern(Stmt& select, Stmt& insert,
 }
 
 Expected<int64_t> CaseWriter::host_id(const std::string& computer) {
-  if (auto s = prepare_into(db_, select_host_, "SELECT host_id FROM hosts WHERE computer = ?"); !s) return s.error();
-  if (auto s = prepare_into(db_, insert_host_, "INSERT INTO hosts (computer, short_name) VALUES (?, ?)"); !s)
+  if (auto s = db_.prepare_once(select_host_, "SELECT host_id FROM hosts WHERE computer = ?"); !s) return s.error();
+  if (auto s = db_.prepare_once(insert_host_, "INSERT INTO hosts (computer, short_name) VALUES (?, ?)"); !s)
     return s.error();
   std::string short_name = host_short_name(computer);
   return intern(select_host_, insert_host_, hosts_, computer, &short_name, "host");
 }
 
-Expected<Stmt*> CaseWriter::typed_insert(const EventSpec& spec) {
-  auto it = typed_.find(&spec);
-  if (it != typed_.end()) return &it->second;
-  std::string cols = "event_pk", params = "?";
-  for (const auto& f : spec.fields) {
-    cols += fmt::format(", {}", f.column);
-    params += ", ?";
-  }
-  auto st = db_.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({})", spec.table, cols, params));
-  if (!st) return st.error();
-  return &typed_.emplace(&spec, std::move(st.value())).first->second;
-}
-
-Status CaseWriter::flush_data() {
-  if (pending_count_ == 0) return ok_status();
-  static constexpr std::string_view kInsertData = "INSERT INTO event_data (event_pk, data) VALUES (?, ?)";
-  auto bind_row = [&](Stmt& st, size_t row, size_t slot) {
-    st.bind(static_cast<int>(2 * row + 1), pending_data_[slot].first);
-    st.bind_static(static_cast<int>(2 * row + 2), std::string_view(pending_data_[slot].second));
-  };
-  // add() flushes each batch as it fills, so a flush holds either a whole batch or the rest.
-  if (pending_count_ == kDataBatch) {
-    if (!insert_data_batch_) {
-      std::string sql(kInsertData);
-      for (size_t i = 1; i < kDataBatch; ++i) sql += ", (?, ?)";
-      if (auto s = prepare_into(db_, insert_data_batch_, sql); !s) return s;
-    }
-    insert_data_batch_.reset();
-    for (size_t i = 0; i < kDataBatch; ++i) bind_row(insert_data_batch_, i, i);
-    if (insert_data_batch_.step() != SQLITE_DONE) return db_.error("inserting events' data");
-  } else {
-    if (auto s = prepare_into(db_, insert_data_, kInsertData); !s) return s;
-    for (size_t i = 0; i < pending_count_; ++i) {
-      insert_data_.reset();
-      bind_row(insert_data_, 0, i);
-      if (insert_data_.step() != SQLITE_DONE) return db_.error("inserting an event's data");
-    }
-  }
-  // A rare huge value (a JSON export's field) does not keep its buffer for the rest of the load.
-  for (size_t i = 0; i < pending_count_; ++i)
-    if (pending_data_[i].second.capacity() > (size_t{1} << 16)) std::string().swap(pending_data_[i].second);
-  pending_count_ = 0;
-  if (++batches_since_writeback_ == 1024) {
-    batches_since_writeback_ = 0;
-    db_.start_writeback();
-  }
-  return ok_status();
-}
-
-Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
-  if (auto s = prepare_into(db_, select_channel_, "SELECT channel_id FROM channels WHERE name = ?"); !s) return s.error();
-  if (auto s = prepare_into(db_, insert_channel_, "INSERT INTO channels (name) VALUES (?)"); !s) return s.error();
-  if (auto s = prepare_into(db_, select_provider_, "SELECT provider_id FROM providers WHERE name = ?"); !s) return s.error();
-  if (auto s = prepare_into(db_, insert_provider_, "INSERT INTO providers (name) VALUES (?)"); !s) return s.error();
-  if (auto s = prepare_into(db_, insert_event_,
-                            // Only the record-identity conflict is a duplicate; any other constraint fails loudly.
-                            "INSERT INTO events (source_id, record_id, recovered, host_id, channel_id, "
-                            "provider_id, event_id, version, time, file_record, source_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                            "ON CONFLICT (host_id, channel_id, record_id, time) DO NOTHING");
-      !s)
-    return s.error();
+Status CaseWriter::add(const EventRecord& r, int* bad_numbers) {
+  if (auto s = db_.prepare_once(select_channel_, "SELECT channel_id FROM channels WHERE name = ?"); !s) return s;
+  if (auto s = db_.prepare_once(insert_channel_, "INSERT INTO channels (name) VALUES (?)"); !s) return s;
+  if (auto s = db_.prepare_once(select_provider_, "SELECT provider_id FROM providers WHERE name = ?"); !s) return s;
+  if (auto s = db_.prepare_once(insert_provider_, "INSERT INTO providers (name) VALUES (?)"); !s) return s;
 
   // Records of one file share host, channel and provider: the last ones are remembered.
   if (r.computer != last_.computer || !last_.host) {
@@ -228,16 +166,14 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
     last_.computer = r.computer;
     last_.host = *host;
   }
-  const int64_t* host = &*last_.host;
   // Known channels keep their canonical spelling ("security" from a SIEM becomes "Security").
-  std::string_view channel_name = r.spec ? r.spec->channel : std::string_view(r.channel);
+  std::string_view channel_name = r.spec ? std::string_view(r.spec->channel) : std::string_view(r.channel);
   if (channel_name != last_.channel || !last_.channel_id) {
     auto c = intern(select_channel_, insert_channel_, channels_, std::string(channel_name), nullptr, "channel");
     if (!c) return c.error();
     last_.channel = std::string(channel_name);
     last_.channel_id = *c;
   }
-  const int64_t* channel = &*last_.channel_id;
   std::optional<int64_t> provider;
   if (!r.provider.empty()) {
     if (r.provider != last_.provider || !last_.provider_id) {
@@ -251,90 +187,64 @@ Expected<AddResult> CaseWriter::add(const EventRecord& r, int* bad_numbers) {
 
   // The same event may already be in the case from another format (an EVTX and its SIEM export):
   // same host (short name), channel and EventRecordID, within a second (exports round the time).
+  // The check must see every earlier record, so this path writes each record before the next.
   if (cross_format_ && static_cast<int64_t>(r.record_id) >= 0) {
-    if (auto s = prepare_into(db_, find_same_,
+    if (auto s = flush(); !s) return s;
+    if (auto s = db_.prepare_once(find_same_,
                               // The event_identity index (host, channel, record id, time) answers this.
                               "SELECT 1 FROM events e WHERE e.host_id IN (SELECT host_id FROM hosts WHERE short_name = ?5) "
                               "AND e.channel_id = ?1 AND e.record_id = ?2 AND e.time BETWEEN ?3 AND ?4 LIMIT 1");
         !s)
-      return s.error();
+      return s;
     find_same_.reset();
-    find_same_.bind(1, *channel);
+    find_same_.bind(1, *last_.channel_id);
     find_same_.bind(2, static_cast<int64_t>(r.record_id));
     find_same_.bind(3, r.time - 10'000'000);
     find_same_.bind(4, r.time + 10'000'000);
     find_same_.bind(5, std::string_view(host_short_name(r.computer)));
     int rc = find_same_.step();
     find_same_.reset();
-    if (rc == SQLITE_ROW) return AddResult::kDuplicate;
+    if (rc == SQLITE_ROW) {
+      ++counts_.duplicate;
+      return ok_status();
+    }
     if (rc != SQLITE_DONE) return db_.error("looking for the same event");
   }
 
-  Stmt& ev = insert_event_;
-  ev.reset();
-  ev.bind(1, source_id_);
-  ev.bind(2, static_cast<int64_t>(r.record_id));
-  ev.bind(3, int64_t{r.recovered ? 1 : 0});
-  ev.bind(4, *host);
-  ev.bind(5, *channel);
-  if (provider) ev.bind(6, *provider); else ev.bind_null(6);
-  ev.bind(7, int64_t{r.event_id});
-  if (r.version >= 0) ev.bind(8, int64_t{r.version}); else ev.bind_null(8);
-  ev.bind(9, r.time);
-  if (r.file_record != 0) ev.bind(10, static_cast<int64_t>(r.file_record)); else ev.bind_null(10);
-  if (r.source_line != 0) ev.bind(11, r.source_line); else ev.bind_null(11);
-  if (ev.step() != SQLITE_DONE) return db_.error("inserting an event");
-  if (sqlite3_changes(db_.get()) == 0) {
-    // The event is in the case already. When that row came from a carved copy (an old record in
-    // another file's free space) and this record is live, the event is this source's: the
-    // provenance moves to the live record, its data and typed row are the same.
-    if (!r.recovered) {
-      if (auto s = prepare_into(db_, promote_live_,
-                                "UPDATE events SET source_id = ?1, recovered = 0, file_record = ?2, source_line = ?3 "
-                                "WHERE host_id = ?4 AND channel_id = ?5 AND record_id = ?6 AND time = ?7 AND recovered = 1");
-          !s)
-        return s.error();
-      Stmt& up = promote_live_;
-      up.reset();
-      up.bind(1, source_id_);
-      if (r.file_record != 0) up.bind(2, static_cast<int64_t>(r.file_record)); else up.bind_null(2);
-      if (r.source_line != 0) up.bind(3, r.source_line); else up.bind_null(3);
-      up.bind(4, *host);
-      up.bind(5, *channel);
-      up.bind(6, static_cast<int64_t>(r.record_id));
-      up.bind(7, r.time);
-      if (up.step() != SQLITE_DONE) return db_.error("moving an event to its live record");
-    }
-    return AddResult::kDuplicate;
-  }
-  int64_t event_pk = sqlite3_last_insert_rowid(db_.get());
-  if (r.data) {
-    // Copied into a slot whose buffer is reused: the record, and its allocation, stay the
-    // reader's, which frees them off this thread.
-    if (pending_count_ == pending_data_.size()) pending_data_.emplace_back();
-    pending_data_[pending_count_].first = event_pk;
-    pending_data_[pending_count_].second.assign(*r.data);
-    if (++pending_count_ == kDataBatch)
-      if (auto s = flush_data(); !s) return s.error();
-  }
-
+  // Copied into a slot whose buffers are reused: the record, and its allocations, stay the
+  // reader's, which frees them off this thread.
+  if (pending_event_count_ == pending_events_.size()) pending_events_.emplace_back();
+  PendingEvent& e = pending_events_[pending_event_count_++];
+  e.record_id = static_cast<int64_t>(r.record_id);
+  e.file_record = static_cast<int64_t>(r.file_record);
+  e.time = r.time;
+  e.source_line = r.source_line;
+  e.host = *last_.host;
+  e.channel = *last_.channel_id;
+  e.provider = provider;
+  e.event_id = r.event_id;
+  e.version = r.version;
+  e.recovered = r.recovered;
+  e.has_data = r.data.has_value();
+  if (r.data) e.data.assign(*r.data);
+  e.spec = nullptr;
   if (r.spec && !r.spec->table.empty()) {
-    auto st = typed_insert(*r.spec);
-    if (!st) return st.error();
-    TypedRow computed;
-    const TypedRow& row = r.typed ? *r.typed : (computed = type_fields(r));
-    if (bad_numbers) *bad_numbers = row.bad_numbers;
-    Stmt& t = **st;
-    t.reset();
-    t.bind(1, event_pk);
-    for (size_t i = 0; i < row.values.size(); ++i) t.bind_static(static_cast<int>(i) + 2, row.values[i]);
-    if (t.step() != SQLITE_DONE) return db_.error(fmt::format("inserting into {}", r.spec->table));
+    e.spec = r.spec;
+    if (r.typed) {
+      e.typed = r.typed->values;
+      if (bad_numbers) *bad_numbers = r.typed->bad_numbers;
+    } else {
+      TypedRow row = type_fields(r);
+      if (bad_numbers) *bad_numbers = row.bad_numbers;
+      e.typed = std::move(row.values);
+    }
   }
-  return AddResult::kAdded;
+  if (pending_event_count_ == kBatch || cross_format_) return write_events();
+  return ok_status();
 }
 
 Status CaseWriter::add_issue(const std::string& location, const char* severity, const std::string& reason) {
-  if (auto s = prepare_into(db_, insert_issue_,
+  if (auto s = db_.prepare_once(insert_issue_,
                             "INSERT INTO ingest_issues (source_id, location, severity, reason) VALUES (?, ?, ?, ?)");
       !s)
     return s;
@@ -347,8 +257,10 @@ Status CaseWriter::add_issue(const std::string& location, const char* severity, 
   return ok_status();
 }
 
-Status CaseWriter::commit_source(const SourceTotals& t, bool complete) {
-  if (auto s = flush_data(); !s) return s;
+Status CaseWriter::commit_source(SourceTotals t, bool complete) {
+  if (auto s = flush(); !s) return s;
+  t.added = counts_.added;
+  t.duplicate = counts_.duplicate;
   auto st = db_.prepare(
       "UPDATE sources SET records_read = ?, records_new = ?, records_duplicate = ?, records_recovered = ?, "
       "records_skipped = ?, status = ? WHERE source_id = ?");
@@ -370,7 +282,10 @@ Status CaseWriter::commit_source(const SourceTotals& t, bool complete) {
 
 void CaseWriter::rollback_source() {
   tx_.reset();
+  pending_event_count_ = 0;
   pending_count_ = 0;
+  for (auto& [spec, t] : typed_) t.count = 0;
+  counts_ = {};
   // Ids handed out inside the rolled-back transaction no longer exist.
   last_ = {};
   hosts_.clear();

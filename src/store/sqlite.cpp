@@ -44,6 +44,14 @@ Expected<Db> Db::open(const std::string& path, Mode mode) {
   return db;
 }
 
+Status Db::prepare_once(Stmt& st, std::string_view sql) {
+  if (st) return ok_status();
+  auto p = prepare(sql);
+  if (!p) return p.error();
+  st = std::move(p.value());
+  return ok_status();
+}
+
 void Db::start_writeback() {
 #ifdef __linux__
   if (writeback_fd_ == -2) {

@@ -96,6 +96,8 @@ class Db {
 
   Status exec(std::string_view sql);
   Expected<Stmt> prepare(std::string_view sql);
+  // Prepares `st` the first time it is needed; a statement already prepared is left as it is.
+  Status prepare_once(Stmt& st, std::string_view sql);
   Expected<int64_t> query_int(std::string_view sql);
   // An Error for the current sqlite error state, classified (locked / read-only / other).
   Error error(std::string_view doing) const;
