@@ -9,9 +9,14 @@
 namespace treeline::store {
 namespace {
 
+// Every INSERT here is OR FAIL. A statement that writes several rows and may abort halfway (the
+// default for a failed CHECK or NOT NULL) makes SQLite keep a statement journal: a copy of every
+// page the statement touches, several times the case's size in temporary writes over a load.
+// FAIL stops at the bad row without undoing the statement's earlier rows, which is enough: any
+// failure rolls the whole source back.
 constexpr int kEventColumns = 11;
 constexpr std::string_view kInsertEvent =
-    "INSERT INTO events (source_id, record_id, recovered, host_id, channel_id, provider_id, event_id, version, "
+    "INSERT OR FAIL INTO events (source_id, record_id, recovered, host_id, channel_id, provider_id, event_id, version, "
     "time, file_record, source_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr std::string_view kEventRow = ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 // Only the record-identity conflict is a duplicate; any other constraint fails loudly.
@@ -169,7 +174,7 @@ Status CaseWriter::flush_typed(PendingTyped& t, const EventSpec& spec) {
     cols += fmt::format(", {}", f.column);
     params += ", ?";
   }
-  const std::string head = fmt::format("INSERT INTO {} ({}) VALUES ({})", spec.table, cols, params);
+  const std::string head = fmt::format("INSERT OR FAIL INTO {} ({}) VALUES ({})", spec.table, cols, params);
   auto bind_row = [&](Stmt& st, size_t row, size_t slot) {
     const int first = static_cast<int>(row * width) + 1;
     st.bind(first, t.rows[slot].first);
@@ -195,7 +200,7 @@ Status CaseWriter::flush_typed(PendingTyped& t, const EventSpec& spec) {
 
 Status CaseWriter::flush_data() {
   if (pending_count_ == 0) return ok_status();
-  static constexpr std::string_view kInsertData = "INSERT INTO event_data (event_pk, data) VALUES (?, ?)";
+  static constexpr std::string_view kInsertData = "INSERT OR FAIL INTO event_data (event_pk, data) VALUES (?, ?)";
   auto bind_row = [&](Stmt& st, size_t row, size_t slot) {
     st.bind(static_cast<int>(2 * row + 1), pending_data_[slot].first);
     st.bind_static(static_cast<int>(2 * row + 2), std::string_view(pending_data_[slot].second));
