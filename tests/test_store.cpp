@@ -185,6 +185,27 @@ TEST_CASE("A batch holding records already in the case keeps each row with its o
                        "WHERE s.sha256 = printf('%.64c', 'b')") == 160 + 13);
 }
 
+TEST_CASE("A row that breaks a constraint mid-batch fails the source, and nothing of it stays", "[store]") {
+  test::TempDir dir;
+  auto db = store::open_case_for_write(dir.file("c.db"));
+  REQUIRE(db.ok());
+  store::CaseWriter w(*db);
+  REQUIRE(w.begin_source(source("f")).ok());
+  Status failed = ok_status();
+  for (uint64_t i = 1; i <= 100 && failed; ++i) {
+    EventRecord r = logon_record(i, 133064471216762812 + static_cast<int64_t>(i));
+    if (i == 40) r.event_id = 70000;  // outside event_id_in_range: the first batch of 64 fails at its 40th row
+    failed = w.add(r);
+  }
+  if (failed) failed = w.commit_source({}, true);
+  REQUIRE_FALSE(failed.ok());
+  CHECK_THAT(failed.error().message, Catch::Contains("event_id_in_range"));
+  w.rollback_source();
+  CHECK(*db->query_int("SELECT count(*) FROM events") == 0);
+  CHECK(*db->query_int("SELECT count(*) FROM sec_logon") == 0);
+  CHECK(*db->query_int("SELECT count(*) FROM sources") == 0);
+}
+
 TEST_CASE("A rolled-back source leaves no rows", "[store]") {
   test::TempDir dir;
   auto db = store::open_case_for_write(dir.file("c.db"));
