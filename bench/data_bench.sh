@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Ingest with every event's data kept (events_v.data) against libevtx's `evtxexport -f xml`
 # rendering the same log, same run: records/s, MB/s, case MB per source MB and peak memory.
-#   usage: bench/data_bench.sh [RECORDS]   (default 1000000: the bulk Security log)
+# With OLD=path/to/treeline (a build from before data was kept, such as commit 6c50e26), that
+# build's ingest runs in the same run, for the ratio.
+#   usage: [OLD=BINARY] bench/data_bench.sh [RECORDS]   (default 1000000: the bulk Security log)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RECORDS="${1:-1000000}"
@@ -26,6 +28,12 @@ PY
 rm -f "$OUT/data.db"
 run "treeline ingest --no-graph" "$OUT/data.db" build/src/cli/treeline ingest -q --no-graph "$OUT/data.db" "$LOG"
 echo "records with data: $(sqlite3 "$OUT/data.db" 'SELECT count(*) FROM event_data') of $(sqlite3 "$OUT/data.db" 'SELECT count(*) FROM events')"
+if [ -n "${OLD:-}" ]; then
+  rm -f "$OUT/data-old.db"
+  run "the build before data (--no-graph)" "$OUT/data-old.db" "$OLD" ingest -q --no-graph "$OUT/data-old.db" "$LOG"
+  rm -f "$OUT/data.db"
+  run "treeline ingest --no-graph, again" "$OUT/data.db" build/src/cli/treeline ingest -q --no-graph "$OUT/data.db" "$LOG"
+fi
 if command -v evtxexport >/dev/null; then
   run "evtxexport -f xml (libevtx)" "" sh -c "evtxexport -f xml '$LOG' > /dev/null"
 fi
