@@ -1,0 +1,144 @@
+#include "detect/sigma_scan.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include "detect/sigma_logsource.hpp"
+
+namespace treeline::detect::sigma {
+namespace {
+
+// Sysmon writes mandatory labels as words; 4688 as SIDs.
+std::string integrity_level(std::string_view sid) {
+  static const std::pair<std::string_view, std::string_view> kLevels[] = {
+      {"S-1-16-0", "Untrusted"}, {"S-1-16-4096", "Low"},     {"S-1-16-8192", "Medium"},
+      {"S-1-16-8448", "Medium"}, {"S-1-16-12288", "High"},   {"S-1-16-16384", "System"},
+      {"S-1-16-20480", "Protected"}};
+  for (const auto& [s, level] : kLevels)
+    if (s == sid) return std::string(level);
+  return std::string(sid);
+}
+
+// "0x1f4" as Sysmon writes it: "500".
+std::string decimal_pid(const std::string& hex) {
+  if (hex.size() > 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
+    char* end = nullptr;
+    unsigned long long v = std::strtoull(hex.c_str() + 2, &end, 16);
+    if (end && *end == '\0') return std::to_string(v);
+  }
+  return hex;
+}
+
+class EventFields : public FieldSource {
+ public:
+  void reset(const std::string& channel, const std::string& provider, int64_t event_id, const std::string& computer,
+             const std::string& data) {
+    fields_.clear();
+    fields_.emplace_back("EventID", std::to_string(event_id));
+    fields_.emplace_back("Channel", channel);
+    fields_.emplace_back("Provider_Name", provider);
+    fields_.emplace_back("Computer", computer);
+    if (!data.empty()) {
+      auto j = nlohmann::json::parse(data, nullptr, false);
+      if (j.is_object())
+        for (auto it = j.begin(); it != j.end(); ++it) {
+          if (it->is_string()) fields_.emplace_back(it.key(), it->get<std::string>());
+          else if (it->is_array())
+            // A repeated name: each value is searched by keywords; the field reads as the first.
+            for (const auto& v : *it) fields_.emplace_back(it.key(), v.is_string() ? v.get<std::string>() : v.dump());
+          else fields_.emplace_back(it.key(), it->dump());
+        }
+    }
+    if (channel == "Security" && event_id == 4688) add_4688_names();
+  }
+
+  std::optional<std::string_view> field(std::string_view name) const override {
+    for (const auto& [k, v] : fields_)
+      if (k == name) return std::string_view(v);
+    return std::nullopt;
+  }
+  bool any_value(const std::function<bool(std::string_view)>& fn) const override {
+    for (const auto& [k, v] : fields_)
+      if (fn(v)) return true;
+    return false;
+  }
+
+ private:
+  void alias(const char* name, std::string value) {
+    if (!field(name)) fields_.emplace_back(name, std::move(value));
+  }
+  std::string get(const char* name) const {
+    auto v = field(name);
+    return v ? std::string(*v) : std::string();
+  }
+  void add_4688_names() {
+    if (auto v = field("NewProcessName")) alias("Image", std::string(*v));
+    if (auto v = field("ParentProcessName")) alias("ParentImage", std::string(*v));
+    // A 4688's ProcessId is the creator's; Sysmon's is the new process's, and the creator's is
+    // ParentProcessId. Both in decimal, as Sysmon writes them.
+    std::string creator = get("ProcessId"), created = get("NewProcessId");
+    if (!creator.empty()) alias("ParentProcessId", decimal_pid(creator));
+    if (!created.empty()) {
+      auto it = std::find_if(fields_.begin(), fields_.end(), [](const auto& f) { return f.first == "ProcessId"; });
+      if (it != fields_.end()) it->second = decimal_pid(created);
+      else fields_.emplace_back("ProcessId", decimal_pid(created));
+    }
+    std::string target_user = get("TargetUserName");
+    if (!target_user.empty() && target_user != "-")
+      alias("User", get("TargetDomainName") + "\\" + target_user);
+    else if (auto u = field("SubjectUserName"))
+      alias("User", get("SubjectDomainName") + "\\" + std::string(*u));
+    if (auto v = field("MandatoryLabel")) alias("IntegrityLevel", integrity_level(*v));
+    std::string target_logon = get("TargetLogonId");
+    alias("LogonId", !target_logon.empty() && target_logon != "0x0" ? target_logon : get("SubjectLogonId"));
+  }
+
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+}  // namespace
+
+Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set) {
+  ScanReport report;
+  // Rules grouped by the events their logsource means: each group's events are read once.
+  std::map<std::string, std::pair<LogsourceEvents, std::vector<size_t>>> groups;
+  for (size_t i = 0; i < set.rules.size(); ++i) {
+    auto events = logsource_events(set.rules[i].logsource);
+    if (!events) {
+      report.rules_without_events.push_back(i);
+      continue;
+    }
+    auto& g = groups[events->key];
+    g.first = *events;
+    g.second.push_back(i);
+  }
+  EventFields fields;
+  for (const auto& [key, group] : groups) {
+    for (const EventSource& source : group.first.sources) {
+      std::string ids;
+      for (uint32_t id : source.event_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
+      auto st = db.prepare(fmt::format(
+          "SELECT event_pk, channel, coalesce(provider, ''), event_id, host, coalesce(data, '') FROM events_v "
+          "WHERE channel = ?1{} ORDER BY event_pk",
+          ids.empty() ? "" : fmt::format(" AND event_id IN ({})", ids)));
+      if (!st) return st.error();
+      st->bind(1, std::string_view(source.channel));
+      int rc;
+      while ((rc = st->step()) == SQLITE_ROW) {
+        ++report.events_scanned;
+        fields.reset(st->column_text(1), st->column_text(2), st->column_int(3), st->column_text(4), st->column_text(5));
+        for (size_t r : group.second)
+          if (set.rules[r].matches(fields)) report.hits.push_back({r, st->column_int(0)});
+      }
+      if (rc != SQLITE_DONE) return db.error("reading events for Sigma rules");
+    }
+  }
+  std::sort(report.hits.begin(), report.hits.end(),
+            [](const SigmaHit& a, const SigmaHit& b) { return std::tie(a.rule, a.event_pk) < std::tie(b.rule, b.event_pk); });
+  return report;
+}
+
+}  // namespace treeline::detect::sigma
