@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 
 #include "detect/sigma_rule.hpp"
@@ -115,4 +116,39 @@ TEST_CASE("SigmaHQ's Windows regression tests give each rule its match count", "
   INFO(summary);
   CHECK(cases >= 100);
   CHECK(wrong.empty());
+}
+
+TEST_CASE("hunt --sigma ties a Sigma hit to its process and names the rules it skips", "[sigma][real][cli]") {
+  auto sigma = test::shared_data() / "sigma";
+  const auto rule = sigma / "rules" / "windows" / "process_creation" / "proc_creation_win_driverquery_recon.yml";
+  const auto evtx = sigma / "regression_data" / "rules" / "windows" / "process_creation" /
+                    "proc_creation_win_driverquery_recon" / "9fc3072c-dc8f-4bf7-b231-18950000fadd.evtx";
+  if (!std::filesystem::exists(rule) || !std::filesystem::exists(evtx)) {
+    WARN("skipped: " << rule << " or " << evtx << " is absent");
+    return;
+  }
+  test::TempDir dir;
+  std::filesystem::create_directories(dir.path() / "rules" / "nested");
+  std::filesystem::copy_file(rule, dir.path() / "rules" / "nested" / "driverquery.yml");
+  {
+    std::ofstream bad(dir.file("rules/broken.yml"));
+    bad << "title: broken\nlogsource:\n  category: process_creation\n  product: windows\ndetection:\n"
+           "  sel:\n    Image|nosuchmodifier: x\n  condition: sel\n";
+  }
+  const std::string db = dir.file("case.db");
+  REQUIRE(test::run_treeline({"ingest", "-q", db, evtx.string()}).exit_code == 0);
+  auto hunt = test::run_treeline({"hunt", db, "--no-builtin", "--sigma", dir.file("rules"), "--format", "json"});
+  INFO(hunt.err);
+  REQUIRE(hunt.exit_code == 0);
+  CHECK_THAT(hunt.err, Catch::Contains("broken.yml:7: Sigma rule skipped: Image|nosuchmodifier: unknown modifier"));
+  CHECK_THAT(hunt.err, Catch::Contains("1 Sigma rule(s) and 0 correlation(s) loaded from 2 file(s), 1 skipped"));
+  auto case_db = store::open_case_read_only(db);
+  REQUIRE(case_db.ok());
+  CHECK(*case_db->query_int("SELECT count(*) FROM findings WHERE rule_id = '9fc3072c-dc8f-4bf7-b231-18950000fadd'") >= 1);
+  // Each hit names its process, and the chain ends at it.
+  CHECK(*case_db->query_int("SELECT count(*) FROM findings_v WHERE rule_id = '9fc3072c-dc8f-4bf7-b231-18950000fadd' "
+                            "AND (process_key IS NULL OR json_extract(chain, '$[#-1]') <> process_key "
+                            "OR image NOT LIKE '%driverquery.exe')") == 0);
+  CHECK(*case_db->query_int("SELECT count(*) FROM findings WHERE rule_id = '9fc3072c-dc8f-4bf7-b231-18950000fadd' "
+                            "AND json_extract(matched, '$.Image') LIKE '%driverquery%'") >= 1);
 }

@@ -1,10 +1,11 @@
-// treeline hunt CASE.db [--rules DIR]
+// treeline hunt CASE.db [--rules DIR] [--sigma PATH]... [--no-builtin]
 #include <fmt/format.h>
 
 #include <iostream>
 
 #include "cli/command.hpp"
 #include "detect/hunt.hpp"
+#include "detect/sigma_rule.hpp"
 #include "report/findings.hpp"
 #include "store/case_db.hpp"
 
@@ -13,19 +14,37 @@ namespace {
 
 struct HuntArgs {
   std::string case_path, rules_dir, format, min_severity = "informational";
-  bool full = false;
+  std::vector<std::string> sigma;
+  bool full = false, no_builtin = false;
 };
 
 int run_hunt(const HuntArgs& a) {
   auto format = to_format(a.format);
-  auto rules = unwrap(detect::load_rules(a.rules_dir));
+  std::vector<detect::Rule> rules;
+  if (!a.no_builtin) rules = unwrap(detect::load_rules(a.rules_dir));
+  std::optional<detect::sigma::SigmaSet> sigma;
+  if (!a.sigma.empty()) {
+    sigma = detect::sigma::load_sigma(a.sigma);
+    // A rule that cannot run is named, never dropped without a word.
+    for (const auto& s : sigma->skipped) fmt::print(stderr, "treeline: {}:{}: Sigma rule skipped: {}\n", s.file, s.line, s.reason);
+    fmt::print(stderr, "treeline: {} Sigma rule(s) and {} correlation(s) loaded from {} file(s), {} skipped\n",
+               sigma->rules.size(), sigma->correlations.size(), sigma->files, sigma->skipped.size());
+    if (!sigma->correlations.empty())
+      fmt::print(stderr, "treeline: correlation rules are read but not run yet: {} not run\n", sigma->correlations.size());
+  }
   auto db = unwrap(store::open_case_for_write(a.case_path));
-  auto stats = unwrap(detect::hunt(db, rules));
+  auto stats = unwrap(detect::hunt(db, rules, sigma ? &*sigma : nullptr));
   if (stats.graph_rebuilt)
     fmt::print(stderr, "treeline: the process graph was out of date and was rebuilt first\n");
   // The summary is a message, not data: stdout stays parseable in every format.
   fmt::print(stderr, "treeline: hunted {} processes with {} rules: {} detection(s), {} coverage finding(s)\n",
              stats.processes, rules.size(), stats.detections, stats.coverage);
+  if (sigma)
+    fmt::print(stderr,
+               "treeline: Sigma: {} rule(s) run over {} event(s), {} hit(s) ({} not tied to a process); {} rule(s) "
+               "name a logsource treeline does not read\n",
+               stats.sigma.rules_run, stats.sigma.events_scanned, stats.sigma.hits, stats.sigma.hits_without_process,
+               stats.sigma.rules_without_events);
   report::FindingsOptions o;
   o.min_severity = a.min_severity;
   o.full = a.full;
@@ -41,6 +60,8 @@ void register_hunt(CLI::App& app) {
   auto* sub = app.add_subcommand("hunt", "Run the chain rules over the process trees and list the findings");
   sub->add_option("CASE.db", a->case_path, "Case database")->required();
   sub->add_option("--rules", a->rules_dir, "A folder of more rule files (*.yml), added to the built-in ones");
+  sub->add_option("--sigma", a->sigma, "Sigma rules: a file, or a folder read recursively (repeatable)");
+  sub->add_flag("--no-builtin", a->no_builtin, "Run only the --sigma rules: no chain rules, built in or --rules");
   sub->add_option("--min-severity", a->min_severity, "Show findings of at least this severity")
       ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
   sub->add_flag("--wide,--full", a->full, "Do not cut long cells, nor fit the terminal");

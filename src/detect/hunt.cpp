@@ -9,7 +9,9 @@
 
 #include "core/text.hpp"
 #include "core/vocabulary.hpp"
+#include "detect/finding.hpp"
 #include "detect/processes.hpp"
+#include "detect/sigma_hunt.hpp"
 #include "detect/refresh.hpp"
 #include "graph/state.hpp"
 
@@ -17,16 +19,6 @@ namespace treeline::detect {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-// A finding as it is written: a detection (one process, the rules of one action that matched
-// it) or a coverage fact.
-struct Finding {
-  std::string kind = "detection";
-  std::vector<const Rule*> rules;  // detections: highest severity first
-  std::string rule_id, title, severity, action, attack, log_id, host, process_key, detail, target_key, user, ip;
-  std::optional<int64_t> time, logon_type;
-  Json chain = Json::array(), matched = Json::object();
-};
 
 bool step_matches(const Step& s, const Proc& p, Json* matched) {
   for (const auto& c : s.all_of)
@@ -248,7 +240,7 @@ Status write_findings(store::Db& db, const std::vector<Finding>& all) {
     put(18, f.ip);
     std::string ids;
     for (const Rule* r : f.rules) ids += (ids.empty() ? "" : ",") + r->id;
-    put(19, f.kind == "detection" ? ids : f.rule_id);
+    put(19, !f.rule_ids.empty() ? f.rule_ids : f.kind == "detection" ? ids : f.rule_id);
     if (ins->step() != SQLITE_DONE) return db.error("writing a finding");
   }
   return tx->commit();
@@ -256,7 +248,7 @@ Status write_findings(store::Db& db, const std::vector<Finding>& all) {
 
 }  // namespace
 
-Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules) {
+Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules, const sigma::SigmaSet* sigma_rules) {
   HuntStats stats;
   // Rules on a graph that misses events would miss what is in them: rebuild it first.
   auto state = graph::graph_state(db);
@@ -287,6 +279,11 @@ Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules) {
       found.push_back(std::move(*d));
     }
     for (const auto& [action, k] : by_action) finish_detection(found[k], f.procs[i]);
+  }
+  if (sigma_rules) {
+    auto sigma_found = sigma_findings(db, f, *sigma_rules, stats.sigma);
+    if (!sigma_found) return sigma_found.error();
+    for (auto& d : *sigma_found) found.push_back(std::move(d));
   }
   stats.detections = static_cast<int64_t>(found.size());
   if (auto s = add_coverage(db, found); !s) return s.error();

@@ -99,10 +99,22 @@ class EventFields : public FieldSource {
   std::vector<std::pair<std::string, std::string>> fields_;
 };
 
+// The fields a rule tests by name, in the order it names them, each once.
+std::vector<std::string> tested_fields(const SigmaRule& rule) {
+  std::vector<std::string> out;
+  for (const auto& s : rule.searches)
+    for (const auto& all : s.any_of)
+      for (const auto& c : all)
+        if (!c.field.empty() && std::find(out.begin(), out.end(), c.field) == out.end()) out.push_back(c.field);
+  return out;
+}
+
 }  // namespace
 
 Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set) {
   ScanReport report;
+  std::vector<std::vector<std::string>> tested(set.rules.size());
+  for (size_t i = 0; i < set.rules.size(); ++i) tested[i] = tested_fields(set.rules[i]);
   // Rules grouped by the events their logsource means: each group's events are read once.
   std::map<std::string, std::pair<LogsourceEvents, std::vector<size_t>>> groups;
   for (size_t i = 0; i < set.rules.size(); ++i) {
@@ -121,7 +133,8 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set) {
       std::string ids;
       for (uint32_t id : source.event_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
       auto st = db.prepare(fmt::format(
-          "SELECT event_pk, channel, coalesce(provider, ''), event_id, host, coalesce(data, '') FROM events_v "
+          "SELECT event_pk, channel, coalesce(provider, ''), event_id, host, coalesce(data, ''), host_short, time_ft, "
+          "record_id, recovered FROM events_v "
           "WHERE channel = ?1{} ORDER BY event_pk",
           ids.empty() ? "" : fmt::format(" AND event_id IN ({})", ids)));
       if (!st) return st.error();
@@ -130,8 +143,29 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set) {
       while ((rc = st->step()) == SQLITE_ROW) {
         ++report.events_scanned;
         fields.reset(st->column_text(1), st->column_text(2), st->column_int(3), st->column_text(4), st->column_text(5));
-        for (size_t r : group.second)
-          if (set.rules[r].matches(fields)) report.hits.push_back({r, st->column_int(0)});
+        for (size_t r : group.second) {
+          if (!set.rules[r].matches(fields)) continue;
+          SigmaHit h;
+          h.rule = r;
+          h.event_pk = st->column_int(0);
+          h.channel = st->column_text(1);
+          h.event_id = st->column_int(3);
+          h.host = st->column_text(6);
+          h.time = st->column_int(7);
+          h.record_id = st->column_int(8);
+          h.recovered = st->column_int(9) != 0;
+          auto text = [&](const char* name) {
+            auto v = fields.field(name);
+            return v ? std::string(*v) : std::string();
+          };
+          h.process_guid = text(h.event_id == 10 && h.channel != "Security" ? "SourceProcessGuid" : "ProcessGuid");
+          h.process_id = text(h.event_id == 10 && h.channel != "Security" ? "SourceProcessId" : "ProcessId");
+          nlohmann::ordered_json m = nlohmann::ordered_json::object();
+          for (const auto& name : tested[r])
+            if (auto v = fields.field(name)) m[name] = std::string(*v);
+          h.matched = m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+          report.hits.push_back(std::move(h));
+        }
       }
       if (rc != SQLITE_DONE) return db.error("reading events for Sigma rules");
     }

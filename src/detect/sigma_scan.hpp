@@ -15,6 +15,15 @@ namespace treeline::detect::sigma {
 struct SigmaHit {
   size_t rule = 0;  // index into SigmaSet::rules
   int64_t event_pk = 0;
+  std::string host;  // hosts.short_name
+  int64_t time = 0;  // FILETIME
+  std::string channel;
+  int64_t event_id = 0, record_id = 0;
+  bool recovered = false;
+  // What ties the event to its process: Sysmon's ProcessGuid (SourceProcessGuid for a process
+  // access), else the ProcessId the event names, as written.
+  std::string process_guid, process_id;
+  std::string matched;  // JSON object: each field the rule tests -> the event's value
 };
 
 struct ScanReport {

@@ -1,0 +1,23 @@
+#pragma once
+// A finding as `hunt` writes it: a detection (one process and the rules of one action that
+// matched it, or one Sigma rule on one event) or a coverage fact.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "detect/rule.hpp"
+
+namespace treeline::detect {
+
+struct Finding {
+  std::string kind = "detection";
+  std::vector<const Rule*> rules;  // chain detections: highest severity first
+  std::string rule_ids;            // when set (Sigma), the rule_ids column as it is
+  std::string rule_id, title, severity, action, attack, log_id, host, process_key, detail, target_key, user, ip;
+  std::optional<int64_t> time, logon_type;
+  nlohmann::ordered_json chain = nlohmann::ordered_json::array(), matched = nlohmann::ordered_json::object();
+};
+
+}  // namespace treeline::detect
