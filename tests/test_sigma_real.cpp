@@ -152,3 +152,32 @@ TEST_CASE("hunt --sigma ties a Sigma hit to its process and names the rules it s
   CHECK(*case_db->query_int("SELECT count(*) FROM findings WHERE rule_id = '9fc3072c-dc8f-4bf7-b231-18950000fadd' "
                             "AND json_extract(matched, '$.Image') LIKE '%driverquery%'") >= 1);
 }
+
+TEST_CASE("A process_creation Sigma rule matches a 4688-only process through the field mapping", "[sigma][real][cli]") {
+  const auto rule = test::shared_data() / "sigma" / "rules" / "windows" / "process_creation" /
+                    "proc_creation_win_office_susp_child_processes.yml";
+  const std::filesystem::path security =
+      std::filesystem::path(TREELINE_FIXTURES_DIR) / "triage-patterns" / "logs" / "wks-mkt03-Security.evtx";
+  if (!std::filesystem::exists(rule)) {
+    WARN("skipped: " << rule << " is absent");
+    return;
+  }
+  REQUIRE(std::filesystem::exists(security));
+  test::TempDir dir;
+  const std::string db = dir.file("case.db");
+  // The Security log alone: its processes are known from 4688s, which say NewProcessName and
+  // ParentProcessName where Sigma says Image and ParentImage.
+  REQUIRE(test::run_treeline({"ingest", "-q", db, security.string()}).exit_code == 0);
+  auto hunt = test::run_treeline({"hunt", db, "--no-builtin", "--sigma", rule.string(), "--format", "json"});
+  INFO(hunt.err);
+  REQUIRE(hunt.exit_code == 0);
+  auto case_db = store::open_case_read_only(db);
+  REQUIRE(case_db.ok());
+  CHECK(*case_db->query_int("SELECT count(*) FROM processes WHERE source <> '4688' AND source <> 'placeholder'") == 0);
+  // The fixture's truth: winword.exe started cmd.exe, once.
+  CHECK(*case_db->query_int("SELECT count(*) FROM findings_v f JOIN process_edges e ON e.child_key = f.process_key "
+                            "JOIN processes parent ON parent.process_key = e.parent_key "
+                            "WHERE f.rule_id = '438025f9-5856-4663-83f7-52f878a70a50' AND f.image LIKE '%\\cmd.exe' "
+                            "AND parent.image LIKE '%\\WINWORD.EXE' AND json_array_length(f.chain) >= 2") == 1);
+  CHECK(*case_db->query_int("SELECT count(*) FROM findings WHERE rule_id = '438025f9-5856-4663-83f7-52f878a70a50'") == 1);
+}

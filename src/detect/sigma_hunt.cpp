@@ -62,8 +62,13 @@ Expected<ProcessIndex> index_processes(store::Db& db, const Forest& f) {
   return ix;
 }
 
-std::optional<size_t> process_of(const sigma::SigmaHit& h, const Forest& f, const ProcessIndex& ix) {
-  if (auto it = ix.by_event.find(h.event_pk); it != ix.by_event.end()) return it->second;
+// The hit's process; `created` says the event is the one that started it (its 4688 or Sysmon 1).
+std::optional<size_t> process_of(const sigma::SigmaHit& h, const Forest& f, const ProcessIndex& ix, bool& created) {
+  created = false;
+  if (auto it = ix.by_event.find(h.event_pk); it != ix.by_event.end()) {
+    created = true;
+    return it->second;
+  }
   if (!h.process_guid.empty())
     if (auto it = ix.by_guid.find(to_lower_ascii(h.process_guid)); it != ix.by_guid.end()) return it->second;
   auto pid = parse_windows_int(h.process_id);
@@ -91,8 +96,27 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
   stats.hits = static_cast<int64_t>(scan->hits.size());
   std::vector<Finding> out;
   out.reserve(scan->hits.size());
+  // A process logged by both its 4688 and its Sysmon 1 is one process: a rule that matches both
+  // events is one finding on it, which names both.
+  std::map<std::pair<size_t, size_t>, size_t> by_rule_process;
   for (const auto& h : scan->hits) {
     const sigma::SigmaRule& r = rules.rules[h.rule];
+    bool created = false;
+    const std::optional<size_t> p = process_of(h, f, *ix, created);
+    const std::string on = fmt::format("{} {} record {}{}", h.channel, h.event_id, h.record_id,
+                                       h.recovered ? " (recovered from free space)" : "");
+    if (p && created) {
+      auto [it, fresh] = by_rule_process.try_emplace({h.rule, *p}, out.size());
+      if (!fresh) {
+        Finding& first = out[it->second];
+        first.detail += "; " + on;
+        const auto more = nlohmann::ordered_json::parse(h.matched, nullptr, false);
+        if (more.is_object())
+          for (auto it2 = more.begin(); it2 != more.end(); ++it2)
+            if (!first.matched.contains(it2.key())) first.matched[it2.key()] = it2.value();
+        continue;
+      }
+    }
     Finding d;
     d.rule_id = r.id;
     d.rule_ids = r.id;
@@ -103,9 +127,8 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
     d.host = h.host;
     d.time = h.time;
     d.matched = nlohmann::ordered_json::parse(h.matched, nullptr, false);
-    d.detail = fmt::format("Sigma, on {} {} record {}{}", h.channel, h.event_id, h.record_id,
-                           h.recovered ? " (recovered from free space)" : "");
-    if (auto p = process_of(h, f, *ix)) {
+    d.detail = "Sigma, on " + on;
+    if (p) {
       const Proc& proc = f.procs[*p];
       d.process_key = proc.key;
       d.user = proc.user;
