@@ -134,11 +134,9 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
       d.user = proc.user;
       d.ip = proc.ip;
       d.logon_type = parse_windows_int(proc.logon_type);
-      std::vector<std::string> chain;
-      // Bounded by the process count: a graph is a forest, but a walk must not trust that.
-      for (std::optional<size_t> cur = *p; cur && chain.size() <= f.procs.size(); cur = f.links.parent(*cur))
-        chain.push_back(f.procs[*cur].key);
-      for (auto it = chain.rbegin(); it != chain.rend(); ++it) d.chain.push_back(*it);
+      // The chain is the process itself, as a one-step chain rule's: its ancestry is the graph's,
+      // shown by the report from the edges, not copied into every finding.
+      d.chain.push_back(proc.key);
     } else {
       ++stats.hits_without_process;
       d.chain = nullptr;

@@ -1,7 +1,7 @@
 #pragma once
 // Sigma hits as findings: each hit names the process its event belongs to (the process it
-// created, its Sysmon ProcessGuid, or the PID it names on that host at that time), with that
-// process's ancestry as the chain, so `hunt` and `graph --finding` show it like a chain finding.
+// created, its Sysmon ProcessGuid, or the PID it names on that host at that time) as a one-step
+// chain, so `hunt` and `graph --finding` show its ancestry and logon like any chain finding's.
 #include <vector>
 
 #include "detect/finding.hpp"

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <set>
 #include <sstream>
 
 namespace treeline::detect::sigma {
@@ -89,6 +91,71 @@ void read_meta(const YAML::Node& doc, std::string& id, std::string& name, std::s
   if (title.empty()) bad(doc, "the rule has no title");
 }
 
+using IdSet = std::optional<std::set<int64_t>>;  // nothing: any EventID
+
+// The EventIDs a search needs: each of its maps must test EventID by exact numbers.
+IdSet search_ids(const Search& s) {
+  std::set<int64_t> out;
+  for (const auto& all : s.any_of) {
+    bool found = false;
+    for (const auto& c : all) {
+      if (c.field != "EventID" || c.all) continue;
+      std::set<int64_t> ids;
+      bool exact = true;
+      for (const auto& group : c.values)
+        for (const auto& m : group) {
+          char* end = nullptr;
+          long long v = std::strtoll(m.text.c_str(), &end, 10);
+          if (m.kind != ValueMatcher::Kind::kExact || m.text.empty() || *end != '\0') exact = false;
+          else ids.insert(v);
+        }
+      if (exact && !ids.empty()) {
+        out.insert(ids.begin(), ids.end());
+        found = true;
+        break;
+      }
+    }
+    if (!found) return std::nullopt;
+  }
+  return out;
+}
+
+IdSet node_ids(const ConditionNode& n, const std::vector<IdSet>& ids) {
+  using K = ConditionNode::Kind;
+  auto intersect = [](const std::vector<IdSet>& sets) -> IdSet {
+    IdSet acc;
+    for (const auto& s : sets) {
+      if (!s) continue;
+      if (!acc) { acc = s; continue; }
+      std::set<int64_t> both;
+      std::set_intersection(acc->begin(), acc->end(), s->begin(), s->end(), std::inserter(both, both.end()));
+      acc = std::move(both);
+    }
+    return acc;
+  };
+  auto unite = [](const std::vector<IdSet>& sets) -> IdSet {
+    std::set<int64_t> all;
+    for (const auto& s : sets) {
+      if (!s) return std::nullopt;
+      all.insert(s->begin(), s->end());
+    }
+    return all;
+  };
+  std::vector<IdSet> parts;
+  switch (n.kind) {
+    case K::kRef: return ids[n.refs.front()];
+    case K::kNot: return std::nullopt;  // a negation needs nothing of the event
+    case K::kAnd: case K::kOr:
+      for (const auto& c : n.children) parts.push_back(node_ids(c, ids));
+      return n.kind == K::kAnd ? intersect(parts) : unite(parts);
+    case K::kAll: case K::kAtLeast:
+      for (size_t r : n.refs) parts.push_back(ids[r]);
+      // N of them needs one of them at least; all of them needs each.
+      return n.kind == K::kAll ? intersect(parts) : unite(parts);
+  }
+  return std::nullopt;
+}
+
 SigmaRule rule(const YAML::Node& doc, const std::string& file) {
   SigmaRule r;
   r.file = file;
@@ -132,6 +199,9 @@ SigmaRule rule(const YAML::Node& doc, const std::string& file) {
   }
   if (any.children.empty()) bad(cond, "the condition is empty");
   r.condition = any.children.size() == 1 ? std::move(any.children.front()) : std::move(any);
+  std::vector<IdSet> ids;
+  for (const auto& s : r.searches) ids.push_back(search_ids(s));
+  if (IdSet need = node_ids(r.condition, ids)) r.event_ids = std::vector<int64_t>(need->begin(), need->end());
   return r;
 }
 

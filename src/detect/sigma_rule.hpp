@@ -31,6 +31,9 @@ struct SigmaRule {
   std::vector<std::string> search_names;  // parallel to searches
   std::vector<Search> searches;
   ConditionNode condition;  // several condition strings are any-of
+  // The EventIDs an event must have for the condition to hold (nothing: any), from the searches
+  // that test EventID by value: the scan evaluates a rule only on events it could match.
+  std::optional<std::vector<int64_t>> event_ids;
 
   bool matches(const FieldSource& event) const;
 };

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <unordered_map>
 
 #include "detect/sigma_logsource.hpp"
+#include "detect/sigma_prefilter.hpp"
 
 namespace treeline::detect::sigma {
 namespace {
@@ -129,6 +132,29 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set) {
   }
   EventFields fields;
   for (const auto& [key, group] : groups) {
+    // Each event is tried only against the rules its EventID allows, and of those only the ones
+    // whose necessary literals it holds (sigma_prefilter.hpp).
+    struct Bucket {
+      std::vector<size_t> rules;
+      std::optional<Prefilter> prefilter;
+    };
+    Bucket any_id;
+    std::unordered_map<int64_t, Bucket> by_id;
+    for (size_t r : group.second) {
+      if (!set.rules[r].event_ids) any_id.rules.push_back(r);
+      else
+        for (int64_t id : *set.rules[r].event_ids) by_id[id].rules.push_back(r);
+    }
+    auto ready = [&](Bucket& b) -> Bucket& {
+      if (!b.prefilter) {
+        std::vector<const SigmaRule*> rules;
+        for (size_t r : b.rules) rules.push_back(&set.rules[r]);
+        b.prefilter.emplace(rules);
+      }
+      return b;
+    };
+    std::vector<size_t> candidates;
+    std::vector<size_t> to_run;
     for (const EventSource& source : group.first.sources) {
       std::string ids;
       for (uint32_t id : source.event_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
@@ -143,7 +169,13 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set) {
       while ((rc = st->step()) == SQLITE_ROW) {
         ++report.events_scanned;
         fields.reset(st->column_text(1), st->column_text(2), st->column_int(3), st->column_text(4), st->column_text(5));
-        for (size_t r : group.second) {
+        to_run.clear();
+        for (Bucket* b : {&any_id, by_id.count(st->column_int(3)) ? &by_id[st->column_int(3)] : nullptr}) {
+          if (!b || b->rules.empty()) continue;
+          ready(*b).prefilter->candidates(fields, candidates);
+          for (size_t c : candidates) to_run.push_back(b->rules[c]);
+        }
+        for (size_t r : to_run) {
           if (!set.rules[r].matches(fields)) continue;
           SigmaHit h;
           h.rule = r;
