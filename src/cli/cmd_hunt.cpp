@@ -41,10 +41,10 @@ int run_hunt(const HuntArgs& a) {
              stats.processes, rules.size(), stats.detections, stats.coverage);
   if (sigma)
     fmt::print(stderr,
-               "treeline: Sigma: {} rule(s) run over {} event(s), {} hit(s) ({} not tied to a process); {} rule(s) "
-               "name a logsource treeline does not read\n",
-               stats.sigma.rules_run, stats.sigma.events_scanned, stats.sigma.hits, stats.sigma.hits_without_process,
-               stats.sigma.rules_without_events);
+               "treeline: Sigma: {} rule(s) run over {} event(s) ({} rule evaluations after the prefilters), {} hit(s) "
+               "({} not tied to a process); {} rule(s) name a logsource treeline does not read\n",
+               stats.sigma.rules_run, stats.sigma.events_scanned, stats.sigma.evaluations, stats.sigma.hits,
+               stats.sigma.hits_without_process, stats.sigma.rules_without_events);
   report::FindingsOptions o;
   o.min_severity = a.min_severity;
   o.full = a.full;

@@ -23,6 +23,7 @@ struct HuntStats {
     int64_t rules_run = 0;
     int64_t rules_without_events = 0;  // logsources treeline does not read
     int64_t events_scanned = 0;
+    int64_t evaluations = 0;  // rules evaluated in full on an event, after the prefilters
     int64_t hits = 0;
     int64_t hits_without_process = 0;  // the event's process is not in the graph
   } sigma;

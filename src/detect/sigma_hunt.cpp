@@ -93,6 +93,7 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
   stats.rules_run = static_cast<int64_t>(rules.rules.size() - scan->rules_without_events.size());
   stats.rules_without_events = static_cast<int64_t>(scan->rules_without_events.size());
   stats.events_scanned = scan->events_scanned;
+  stats.evaluations = scan->evaluations;
   stats.hits = static_cast<int64_t>(scan->hits.size());
   std::vector<Finding> out;
   out.reserve(scan->hits.size());

@@ -35,43 +35,63 @@ std::string decimal_pid(const std::string& hex) {
   return hex;
 }
 
-class EventFields : public FieldSource {
+class EventFields : public FieldSource, public nlohmann::json_sax<nlohmann::json> {
  public:
   void reset(const std::string& channel, const std::string& provider, int64_t event_id, const std::string& computer,
              const std::string& data) {
-    fields_.clear();
-    fields_.emplace_back("EventID", std::to_string(event_id));
-    fields_.emplace_back("Channel", channel);
-    fields_.emplace_back("Provider_Name", provider);
-    fields_.emplace_back("Computer", computer);
+    count_ = 0;
+    put("EventID", std::to_string(event_id));
+    put("Channel", channel);
+    put("Provider_Name", provider);
+    put("Computer", computer);
+    // Read without building a document: each value goes straight into a reused slot. A repeated
+    // name (an array) gives one slot per value: keywords search each, the field reads as the first.
     if (!data.empty()) {
-      auto j = nlohmann::json::parse(data, nullptr, false);
-      if (j.is_object())
-        for (auto it = j.begin(); it != j.end(); ++it) {
-          if (it->is_string()) fields_.emplace_back(it.key(), it->get<std::string>());
-          else if (it->is_array())
-            // A repeated name: each value is searched by keywords; the field reads as the first.
-            for (const auto& v : *it) fields_.emplace_back(it.key(), v.is_string() ? v.get<std::string>() : v.dump());
-          else fields_.emplace_back(it.key(), it->dump());
-        }
+      depth_ = 0;
+      nlohmann::json::sax_parse(data, this, nlohmann::json::input_format_t::json, false);
     }
     if (channel == "Security" && event_id == 4688) add_4688_names();
   }
 
   std::optional<std::string_view> field(std::string_view name) const override {
-    for (const auto& [k, v] : fields_)
-      if (k == name) return std::string_view(v);
+    for (size_t i = 0; i < count_; ++i)
+      if (fields_[i].first == name) return std::string_view(fields_[i].second);
     return std::nullopt;
   }
   bool any_value(const std::function<bool(std::string_view)>& fn) const override {
-    for (const auto& [k, v] : fields_)
-      if (fn(v)) return true;
+    for (size_t i = 0; i < count_; ++i)
+      if (fn(fields_[i].second)) return true;
     return false;
   }
 
+  // json_sax: the data object's members, one level of arrays.
+  bool null() override { return value("null"); }
+  bool boolean(bool v) override { return value(v ? "true" : "false"); }
+  bool number_integer(int64_t v) override { return value(std::to_string(v)); }
+  bool number_unsigned(uint64_t v) override { return value(std::to_string(v)); }
+  bool number_float(double, const std::string& raw) override { return value(raw); }
+  bool string(std::string& v) override { return value(v); }
+  bool binary(nlohmann::json::binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return ++depth_ <= 1; }
+  bool end_object() override { --depth_; return true; }
+  bool start_array(std::size_t) override { return ++depth_ <= 2; }
+  bool end_array() override { --depth_; return true; }
+  bool key(std::string& k) override { key_ = k; return true; }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override { return false; }
+
  private:
+  bool value(std::string_view v) {
+    if (depth_ >= 1) put(key_, v);
+    return true;
+  }
+  void put(std::string_view name, std::string_view value) {
+    if (count_ == fields_.size()) fields_.emplace_back();
+    fields_[count_].first.assign(name);
+    fields_[count_].second.assign(value);
+    ++count_;
+  }
   void alias(const char* name, std::string value) {
-    if (!field(name)) fields_.emplace_back(name, std::move(value));
+    if (!field(name)) put(name, value);
   }
   std::string get(const char* name) const {
     auto v = field(name);
@@ -85,9 +105,10 @@ class EventFields : public FieldSource {
     std::string creator = get("ProcessId"), created = get("NewProcessId");
     if (!creator.empty()) alias("ParentProcessId", decimal_pid(creator));
     if (!created.empty()) {
-      auto it = std::find_if(fields_.begin(), fields_.end(), [](const auto& f) { return f.first == "ProcessId"; });
-      if (it != fields_.end()) it->second = decimal_pid(created);
-      else fields_.emplace_back("ProcessId", decimal_pid(created));
+      auto it = std::find_if(fields_.begin(), fields_.begin() + static_cast<std::ptrdiff_t>(count_),
+                             [](const auto& f) { return f.first == "ProcessId"; });
+      if (it != fields_.begin() + static_cast<std::ptrdiff_t>(count_)) it->second = decimal_pid(created);
+      else put("ProcessId", decimal_pid(created));
     }
     std::string target_user = get("TargetUserName");
     if (!target_user.empty() && target_user != "-")
@@ -99,7 +120,10 @@ class EventFields : public FieldSource {
     alias("LogonId", !target_logon.empty() && target_logon != "0x0" ? target_logon : get("SubjectLogonId"));
   }
 
-  std::vector<std::pair<std::string, std::string>> fields_;
+  std::vector<std::pair<std::string, std::string>> fields_;  // the first count_ are this event's
+  size_t count_ = 0;
+  int depth_ = 0;
+  std::string key_;
 };
 
 // The fields a rule tests by name, in the order it names them, each once.
@@ -175,6 +199,7 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set) {
           ready(*b).prefilter->candidates(fields, candidates);
           for (size_t c : candidates) to_run.push_back(b->rules[c]);
         }
+        report.evaluations += static_cast<int64_t>(to_run.size());
         for (size_t r : to_run) {
           if (!set.rules[r].matches(fields)) continue;
           SigmaHit h;

@@ -29,6 +29,7 @@ struct SigmaHit {
 struct ScanReport {
   std::vector<SigmaHit> hits;  // by rule, then event
   int64_t events_scanned = 0;  // events read, once per logsource
+  int64_t evaluations = 0;     // rule-on-event evaluations the prefilters left to do
   std::vector<size_t> rules_without_events;  // logsources treeline does not read (not run)
 };
 

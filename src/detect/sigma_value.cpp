@@ -13,24 +13,21 @@
 namespace treeline::detect::sigma {
 namespace {
 
-bool ci_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (ascii_lower(a[i]) != b[i]) return false;
-  return true;
-}
-
-bool ci_contains(std::string_view hay, std::string_view needle) {
-  if (needle.empty()) return true;
-  if (needle.size() > hay.size()) return false;
-  for (size_t i = 0; i + needle.size() <= hay.size(); ++i)
-    if (ascii_lower(hay[i]) == needle[0] && ci_equal(hay.substr(i, needle.size()), needle)) return true;
-  return false;
+// `value` lower-cased (ASCII, as the matchers' texts are) into `out`.
+std::string_view lowered(std::string_view value, std::string& out) {
+  out.resize(value.size());
+  for (size_t i = 0; i < value.size(); ++i) out[i] = ascii_lower(value[i]);
+  return out;
 }
 
 }  // namespace
 
 bool ValueMatcher::matches(std::optional<std::string_view> value, const FieldSource& event) const {
+  std::string scratch;
+  return matches(value, value ? lowered(*value, scratch) : std::string_view(), event);
+}
+
+bool ValueMatcher::matches(std::optional<std::string_view> value, std::string_view lower, const FieldSource& event) const {
   switch (kind) {
     case Kind::kNull: return !value || value->empty();
     case Kind::kExists: return value.has_value();
@@ -39,13 +36,13 @@ bool ValueMatcher::matches(std::optional<std::string_view> value, const FieldSou
   }
   if (!value) return false;
   std::string_view v = *value;
+  // The literal kinds compare with the value as it is, or lower-cased once by the caller.
+  const std::string_view l = cased ? v : lower;
   switch (kind) {
-    case Kind::kExact: return cased ? v == text : ci_equal(v, text);
-    case Kind::kPrefix: return v.size() >= text.size() && (cased ? v.substr(0, text.size()) == text : ci_equal(v.substr(0, text.size()), text));
-    case Kind::kSuffix:
-      return v.size() >= text.size() &&
-             (cased ? v.substr(v.size() - text.size()) == text : ci_equal(v.substr(v.size() - text.size()), text));
-    case Kind::kContains: return cased ? v.find(text) != std::string_view::npos : ci_contains(v, text);
+    case Kind::kExact: return l == text;
+    case Kind::kPrefix: return l.size() >= text.size() && l.compare(0, text.size(), text) == 0;
+    case Kind::kSuffix: return l.size() >= text.size() && l.compare(l.size() - text.size(), text.size(), text) == 0;
+    case Kind::kContains: return l.find(text) != std::string_view::npos;
     case Kind::kRegex: return regex->search(v);
     case Kind::kLess: case Kind::kLessEqual: case Kind::kGreater: case Kind::kGreaterEqual: {
       auto n = parse_number(v);
@@ -75,12 +72,21 @@ bool ValueMatcher::matches(std::optional<std::string_view> value, const FieldSou
 }
 
 bool FieldCondition::matches(const FieldSource& event) const {
+  // One lower-cased copy per condition, however many values it lists.
+  thread_local std::string scratch;
   std::optional<std::string_view> v;
-  if (!field.empty()) v = event.field(field);
+  std::string_view lower;
+  if (!field.empty()) {
+    v = event.field(field);
+    if (v) lower = lowered(*v, scratch);
+  }
   auto one = [&](const std::vector<ValueMatcher>& group) {
-    return std::any_of(group.begin(), group.end(), [&](const ValueMatcher& m) {
-      if (!field.empty()) return m.matches(v, event);
-      return event.any_value([&](std::string_view value) { return m.matches(value, event); });
+    if (!field.empty())
+      return std::any_of(group.begin(), group.end(), [&](const ValueMatcher& m) { return m.matches(v, lower, event); });
+    return event.any_value([&](std::string_view value) {
+      std::string mine;
+      std::string_view l = lowered(value, mine);
+      return std::any_of(group.begin(), group.end(), [&](const ValueMatcher& m) { return m.matches(value, l, event); });
     });
   };
   return all ? std::all_of(values.begin(), values.end(), one) : std::any_of(values.begin(), values.end(), one);

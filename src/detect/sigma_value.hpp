@@ -46,6 +46,8 @@ struct ValueMatcher {
 
   // `value` is the field's value (nothing: absent); `event` resolves field references.
   bool matches(std::optional<std::string_view> value, const FieldSource& event) const;
+  // The same, with `lower` the value lower-cased (ASCII) by the caller, once for many matchers.
+  bool matches(std::optional<std::string_view> value, std::string_view lower, const FieldSource& event) const;
 };
 
 // `Field|mod|mod: values` (field empty for a keyword list).
