@@ -181,3 +181,45 @@ TEST_CASE("A process_creation Sigma rule matches a 4688-only process through the
                             "AND parent.image LIKE '%\\WINWORD.EXE' AND json_array_length(f.chain) = 1") == 1);
   CHECK(*case_db->query_int("SELECT count(*) FROM findings WHERE rule_id = '438025f9-5856-4663-83f7-52f878a70a50'") == 1);
 }
+
+TEST_CASE("A ParentCommandLine rule fires on a 4688-only process through its reconstructed parent", "[sigma][cli]") {
+  const std::filesystem::path security =
+      std::filesystem::path(TREELINE_FIXTURES_DIR) / "triage-patterns" / "logs" / "wks-mkt03-Security.evtx";
+  REQUIRE(std::filesystem::exists(security));
+  test::TempDir dir;
+  {
+    // A 4688 has no ParentCommandLine: only the tree's parent (winword, opening the .docm) has it.
+    std::ofstream rule(dir.file("parent_cmdline.yml"));
+    rule << "title: shell from a macro document\nid: 00000000-0000-4000-8000-000000000001\nlevel: high\n"
+            "logsource:\n  category: process_creation\n  product: windows\ndetection:\n"
+            "  sel:\n    Image|endswith: '\\cmd.exe'\n    ParentCommandLine|contains: '.docm'\n  condition: sel\n";
+  }
+  {
+    std::ofstream rule(dir.file("no_parent_cmdline.yml"));
+    rule << "title: parent command line unknown\nid: 00000000-0000-4000-8000-000000000002\n"
+            "logsource:\n  category: process_creation\n  product: windows\ndetection:\n"
+            "  sel:\n    ParentCommandLine: null\n  condition: sel\n";
+  }
+  const std::string db = dir.file("case.db");
+  REQUIRE(test::run_treeline({"ingest", "-q", db, security.string()}).exit_code == 0);
+  auto hunt = test::run_treeline({"hunt", db, "--no-builtin", "--sigma", dir.path().string(), "--format", "json"});
+  INFO(hunt.err);
+  REQUIRE(hunt.exit_code == 0);
+  auto case_db = store::open_case_read_only(db);
+  REQUIRE(case_db.ok());
+  CHECK(*case_db->query_int("SELECT count(*) FROM processes WHERE source NOT IN ('4688', 'placeholder')") == 0);
+  // Exactly the cmd.exe that winword started with the .docm; not the later, unrelated cmd.exe.
+  CHECK(*case_db->query_int("SELECT count(*) FROM findings WHERE rule_id = '00000000-0000-4000-8000-000000000001'") == 1);
+  CHECK(*case_db->query_int("SELECT count(*) FROM findings_v f JOIN process_edges e ON e.child_key = f.process_key "
+                            "JOIN processes p ON p.process_key = e.parent_key "
+                            "WHERE f.rule_id = '00000000-0000-4000-8000-000000000001' AND f.image LIKE '%\\cmd.exe' "
+                            "AND p.image LIKE '%\\WINWORD.EXE'") == 1);
+  CHECK(*case_db->query_int("SELECT json_extract(matched, '$.ParentCommandLine') LIKE '%invoice_0912.docm%' FROM findings "
+                            "WHERE rule_id = '00000000-0000-4000-8000-000000000001'") == 1);
+  // A parent the log never showed leaves the field unknown, so null matches exactly those processes.
+  CHECK(*case_db->query_int("SELECT count(*) FROM findings WHERE rule_id = '00000000-0000-4000-8000-000000000002'") ==
+        *case_db->query_int("SELECT count(*) FROM processes c JOIN process_edges e ON e.child_key = c.process_key "
+                            "JOIN processes p ON p.process_key = e.parent_key "
+                            "WHERE c.source = '4688' AND coalesce(p.command_line, '') = ''"));
+  CHECK(*case_db->query_int("SELECT count(*) FROM findings WHERE rule_id = '00000000-0000-4000-8000-000000000002'") >= 1);
+}

@@ -86,10 +86,19 @@ std::optional<size_t> process_of(const sigma::SigmaHit& h, const Forest& f, cons
 
 Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, const sigma::SigmaSet& rules,
                                               HuntStats::Sigma& stats) {
-  auto scan = sigma::scan_case(db, rules);
-  if (!scan) return scan.error();
   auto ix = index_processes(db, f);
   if (!ix) return ix.error();
+  // A 4688 names its parent by PID and image only; the tree knows the parent's command line.
+  // A parent the log never showed (a placeholder) leaves the field unknown: it matches nothing.
+  auto enrich = [&](int64_t event_pk, const std::function<void(std::string_view, std::string_view)>& add) {
+    auto it = ix->by_event.find(event_pk);
+    if (it == ix->by_event.end()) return;
+    auto parent = f.links.parent(it->second);
+    if (!parent || f.procs[*parent].placeholder) return;
+    if (!f.procs[*parent].command_line.empty()) add("ParentCommandLine", f.procs[*parent].command_line);
+  };
+  auto scan = sigma::scan_case(db, rules, enrich);
+  if (!scan) return scan.error();
   stats.rules_run = static_cast<int64_t>(rules.rules.size() - scan->rules_without_events.size());
   stats.rules_without_events = static_cast<int64_t>(scan->rules_without_events.size());
   stats.events_scanned = scan->events_scanned;

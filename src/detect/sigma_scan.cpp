@@ -64,6 +64,11 @@ class EventFields : public FieldSource, public nlohmann::json_sax<nlohmann::json
     return false;
   }
 
+  // A field the event does not have, from elsewhere (the process tree).
+  void add_missing(std::string_view name, std::string_view value) {
+    if (!field(name)) put(name, value);
+  }
+
   // json_sax: the data object's members, one level of arrays.
   bool null() override { return value("null"); }
   bool boolean(bool v) override { return value(v ? "true" : "false"); }
@@ -138,7 +143,7 @@ std::vector<std::string> tested_fields(const SigmaRule& rule) {
 
 }  // namespace
 
-Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set) {
+Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich& enrich) {
   ScanReport report;
   std::vector<std::vector<std::string>> tested(set.rules.size());
   for (size_t i = 0; i < set.rules.size(); ++i) tested[i] = tested_fields(set.rules[i]);
@@ -193,6 +198,8 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set) {
       while ((rc = st->step()) == SQLITE_ROW) {
         ++report.events_scanned;
         fields.reset(st->column_text(1), st->column_text(2), st->column_int(3), st->column_text(4), st->column_text(5));
+        if (enrich && st->column_int(3) == 4688 && source.channel == "Security")
+          enrich(st->column_int(0), [&](std::string_view name, std::string_view value) { fields.add_missing(name, value); });
         to_run.clear();
         for (Bucket* b : {&any_id, by_id.count(st->column_int(3)) ? &by_id[st->column_int(3)] : nullptr}) {
           if (!b || b->rules.empty()) continue;

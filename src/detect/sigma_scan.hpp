@@ -3,6 +3,8 @@
 // on that logsource. A 4688 answers to the Sysmon field names of process_creation (Image,
 // ParentImage, ProcessId, User, IntegrityLevel, ...), as the pipeline's Security mapping does.
 #include <cstdint>
+#include <functional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,10 @@ struct ScanReport {
   std::vector<size_t> rules_without_events;  // logsources treeline does not read (not run)
 };
 
-Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set);
+// Adds to a 4688 what the process tree knows and the event does not (ParentCommandLine from the
+// reconstructed parent): called with the event and a function that adds a field the event lacks.
+using Enrich = std::function<void(int64_t event_pk, const std::function<void(std::string_view, std::string_view)>& add)>;
+
+Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich& enrich = {});
 
 }  // namespace treeline::detect::sigma
