@@ -1,8 +1,9 @@
 #pragma once
-// Words every stage shares: finding severities and logon types. One definition each.
+// Words every stage shares: finding severities, logon types, integrity levels. One definition each.
 #include <array>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 namespace treeline {
 
@@ -31,6 +32,17 @@ constexpr std::string_view logon_type_short_name(int64_t type) {
     case 11: return "cached";
     default: return "other";
   }
+}
+
+// The integrity level a mandatory-label SID names, as Sysmon writes it ("S-1-16-12288" -> "High");
+// empty for a SID that is no level.
+constexpr std::string_view integrity_level_name(std::string_view sid) {
+  constexpr std::pair<std::string_view, std::string_view> kLevels[] = {
+      {"S-1-16-0", "Untrusted"}, {"S-1-16-4096", "Low"},   {"S-1-16-8192", "Medium"},  {"S-1-16-8448", "MediumPlus"},
+      {"S-1-16-12288", "High"},  {"S-1-16-16384", "System"}, {"S-1-16-20480", "Protected"}};
+  for (const auto& [s, level] : kLevels)
+    if (s == sid) return level;
+  return {};
 }
 
 }  // namespace treeline

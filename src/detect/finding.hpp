@@ -13,8 +13,7 @@ namespace treeline::detect {
 
 struct Finding {
   std::string kind = "detection";
-  std::vector<const Rule*> rules;  // chain detections: highest severity first
-  std::string rule_ids;            // when set (Sigma), the rule_ids column as it is
+  std::vector<const Rule*> rules;  // chain detections: highest severity first; none for a Sigma hit
   std::string rule_id, title, severity, action, attack, log_id, host, process_key, detail, target_key, user, ip;
   std::optional<int64_t> time, logon_type;
   nlohmann::ordered_json chain = nlohmann::ordered_json::array(), matched = nlohmann::ordered_json::object();

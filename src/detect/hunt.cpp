@@ -240,7 +240,8 @@ Status write_findings(store::Db& db, const std::vector<Finding>& all) {
     put(18, f.ip);
     std::string ids;
     for (const Rule* r : f.rules) ids += (ids.empty() ? "" : ",") + r->id;
-    put(19, !f.rule_ids.empty() ? f.rule_ids : f.kind == "detection" ? ids : f.rule_id);
+    // A Sigma hit and a coverage fact are one rule each; a chain detection lists its rules.
+    put(19, f.rules.empty() ? f.rule_id : ids);
     if (ins->step() != SQLITE_DONE) return db.error("writing a finding");
   }
   return tx->commit();

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "core/text.hpp"
+#include "core/vocabulary.hpp"
 #include "detect/sigma_scan.hpp"
 
 namespace treeline::detect {
@@ -25,12 +26,7 @@ std::string attack_ids(const std::vector<std::string>& tags) {
 }
 
 // Sigma's levels are the findings' severities; a rule without one is informational.
-std::string severity_of(const std::string& level) {
-  static const char* kLevels[] = {"informational", "low", "medium", "high", "critical"};
-  for (const char* l : kLevels)
-    if (level == l) return level;
-  return "informational";
-}
+std::string severity_of(const std::string& level) { return severity_rank(level) >= 0 ? level : "informational"; }
 
 // The processes the graph knows, by what a hit can name.
 struct ProcessIndex {
@@ -120,23 +116,20 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
       if (!fresh) {
         Finding& first = out[it->second];
         first.detail += "; " + on;
-        const auto more = nlohmann::ordered_json::parse(h.matched, nullptr, false);
-        if (more.is_object())
-          for (auto it2 = more.begin(); it2 != more.end(); ++it2)
-            if (!first.matched.contains(it2.key())) first.matched[it2.key()] = it2.value();
+        for (const auto& [name, value] : h.matched)
+          if (!first.matched.contains(name)) first.matched[name] = value;
         continue;
       }
     }
     Finding d;
     d.rule_id = r.id;
-    d.rule_ids = r.id;
     d.title = r.title;
     d.severity = severity_of(r.level);
     d.action = !r.name.empty() ? r.name : std::filesystem::path(r.file).stem().string();
     d.attack = attack_ids(r.tags);
     d.host = h.host;
     d.time = h.time;
-    d.matched = nlohmann::ordered_json::parse(h.matched, nullptr, false);
+    for (const auto& [name, value] : h.matched) d.matched[name] = value;
     d.detail = "Sigma, on " + on;
     if (p) {
       const Proc& proc = f.procs[*p];

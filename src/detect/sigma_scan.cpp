@@ -8,31 +8,18 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/text.hpp"
+#include "core/vocabulary.hpp"
 #include "detect/sigma_logsource.hpp"
 #include "detect/sigma_prefilter.hpp"
 
 namespace treeline::detect::sigma {
 namespace {
 
-// Sysmon writes mandatory labels as words; 4688 as SIDs.
-std::string integrity_level(std::string_view sid) {
-  static const std::pair<std::string_view, std::string_view> kLevels[] = {
-      {"S-1-16-0", "Untrusted"}, {"S-1-16-4096", "Low"},     {"S-1-16-8192", "Medium"},
-      {"S-1-16-8448", "Medium"}, {"S-1-16-12288", "High"},   {"S-1-16-16384", "System"},
-      {"S-1-16-20480", "Protected"}};
-  for (const auto& [s, level] : kLevels)
-    if (s == sid) return std::string(level);
-  return std::string(sid);
-}
-
-// "0x1f4" as Sysmon writes it: "500".
-std::string decimal_pid(const std::string& hex) {
-  if (hex.size() > 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
-    char* end = nullptr;
-    unsigned long long v = std::strtoull(hex.c_str() + 2, &end, 16);
-    if (end && *end == '\0') return std::to_string(v);
-  }
-  return hex;
+// "0x1f4" as Sysmon writes it: "500". Text that is no number stays as it is.
+std::string decimal_pid(const std::string& text) {
+  auto v = parse_windows_int(text);
+  return v ? std::to_string(*v) : text;
 }
 
 class EventFields : public FieldSource, public nlohmann::json_sax<nlohmann::json> {
@@ -62,6 +49,12 @@ class EventFields : public FieldSource, public nlohmann::json_sax<nlohmann::json
     for (size_t i = 0; i < count_; ++i)
       if (fn(fields_[i].second)) return true;
     return false;
+  }
+
+  // The field's value, empty when the event does not have it.
+  std::string get(std::string_view name) const {
+    auto v = field(name);
+    return v ? std::string(*v) : std::string();
   }
 
   // A field the event does not have, from elsewhere (the process tree).
@@ -98,10 +91,6 @@ class EventFields : public FieldSource, public nlohmann::json_sax<nlohmann::json
   void alias(const char* name, std::string value) {
     if (!field(name)) put(name, value);
   }
-  std::string get(const char* name) const {
-    auto v = field(name);
-    return v ? std::string(*v) : std::string();
-  }
   void add_4688_names() {
     if (auto v = field("NewProcessName")) alias("Image", std::string(*v));
     if (auto v = field("ParentProcessName")) alias("ParentImage", std::string(*v));
@@ -120,7 +109,11 @@ class EventFields : public FieldSource, public nlohmann::json_sax<nlohmann::json
       alias("User", get("TargetDomainName") + "\\" + target_user);
     else if (auto u = field("SubjectUserName"))
       alias("User", get("SubjectDomainName") + "\\" + std::string(*u));
-    if (auto v = field("MandatoryLabel")) alias("IntegrityLevel", integrity_level(*v));
+    // Sysmon writes mandatory labels as words; a 4688 as SIDs.
+    if (auto v = field("MandatoryLabel")) {
+      std::string_view level = integrity_level_name(*v);
+      alias("IntegrityLevel", std::string(level.empty() ? *v : level));
+    }
     std::string target_logon = get("TargetLogonId");
     alias("LogonId", !target_logon.empty() && target_logon != "0x0" ? target_logon : get("SubjectLogonId"));
   }
@@ -139,6 +132,25 @@ std::vector<std::string> tested_fields(const SigmaRule& rule) {
       for (const auto& c : all)
         if (!c.field.empty() && std::find(out.begin(), out.end(), c.field) == out.end()) out.push_back(c.field);
   return out;
+}
+
+// A hit of rule `r` on the event the statement is on and `fields` hold.
+SigmaHit make_hit(size_t r, const store::Stmt& st, const EventFields& fields, const std::vector<std::string>& tested) {
+  SigmaHit h;
+  h.rule = r;
+  h.event_pk = st.column_int(0);
+  h.channel = st.column_text(1);
+  h.event_id = st.column_int(3);
+  h.host = st.column_text(6);
+  h.time = st.column_int(7);
+  h.record_id = st.column_int(8);
+  h.recovered = st.column_int(9) != 0;
+  const bool access = h.event_id == 10 && h.channel != "Security";  // Sysmon's process access
+  h.process_guid = fields.get(access ? "SourceProcessGuid" : "ProcessGuid");
+  h.process_id = fields.get(access ? "SourceProcessId" : "ProcessId");
+  for (const auto& name : tested)
+    if (auto v = fields.field(name)) h.matched.emplace_back(name, std::string(*v));
+  return h;
 }
 
 }  // namespace
@@ -201,35 +213,15 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich&
         if (enrich && st->column_int(3) == 4688 && source.channel == "Security")
           enrich(st->column_int(0), [&](std::string_view name, std::string_view value) { fields.add_missing(name, value); });
         to_run.clear();
-        for (Bucket* b : {&any_id, by_id.count(st->column_int(3)) ? &by_id[st->column_int(3)] : nullptr}) {
+        auto with_id = by_id.find(st->column_int(3));
+        for (Bucket* b : {&any_id, with_id == by_id.end() ? nullptr : &with_id->second}) {
           if (!b || b->rules.empty()) continue;
           ready(*b).prefilter->candidates(fields, candidates);
           for (size_t c : candidates) to_run.push_back(b->rules[c]);
         }
         report.evaluations += static_cast<int64_t>(to_run.size());
-        for (size_t r : to_run) {
-          if (!set.rules[r].matches(fields)) continue;
-          SigmaHit h;
-          h.rule = r;
-          h.event_pk = st->column_int(0);
-          h.channel = st->column_text(1);
-          h.event_id = st->column_int(3);
-          h.host = st->column_text(6);
-          h.time = st->column_int(7);
-          h.record_id = st->column_int(8);
-          h.recovered = st->column_int(9) != 0;
-          auto text = [&](const char* name) {
-            auto v = fields.field(name);
-            return v ? std::string(*v) : std::string();
-          };
-          h.process_guid = text(h.event_id == 10 && h.channel != "Security" ? "SourceProcessGuid" : "ProcessGuid");
-          h.process_id = text(h.event_id == 10 && h.channel != "Security" ? "SourceProcessId" : "ProcessId");
-          nlohmann::ordered_json m = nlohmann::ordered_json::object();
-          for (const auto& name : tested[r])
-            if (auto v = fields.field(name)) m[name] = std::string(*v);
-          h.matched = m.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-          report.hits.push_back(std::move(h));
-        }
+        for (size_t r : to_run)
+          if (set.rules[r].matches(fields)) report.hits.push_back(make_hit(r, *st, fields, tested[r]));
       }
       if (rc != SQLITE_DONE) return db.error("reading events for Sigma rules");
     }

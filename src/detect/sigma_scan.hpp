@@ -6,6 +6,7 @@
 #include <functional>
 #include <string_view>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/expected.hpp"
@@ -25,7 +26,7 @@ struct SigmaHit {
   // What ties the event to its process: Sysmon's ProcessGuid (SourceProcessGuid for a process
   // access), else the ProcessId the event names, as written.
   std::string process_guid, process_id;
-  std::string matched;  // JSON object: each field the rule tests -> the event's value
+  std::vector<std::pair<std::string, std::string>> matched;  // each field the rule tests, with the event's value
 };
 
 struct ScanReport {

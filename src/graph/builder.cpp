@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/text.hpp"
+#include "core/vocabulary.hpp"
 #include "graph/process_graph.hpp"
 #include "graph/state.hpp"
 
@@ -326,11 +327,7 @@ Status Builder::load_4688() {
           p.logon_id = col_int(st, 11);
         }
         p.elevation = text_of(st, 16);
-        static const std::unordered_map<std::string, std::string> kLabels = {
-            {"S-1-16-0", "Untrusted"}, {"S-1-16-4096", "Low"},     {"S-1-16-8192", "Medium"},
-            {"S-1-16-8448", "MediumPlus"}, {"S-1-16-12288", "High"}, {"S-1-16-16384", "System"},
-            {"S-1-16-20480", "Protected"}};
-        if (auto it = kLabels.find(col_text(st, 17)); it != kLabels.end()) p.integrity = text_.intern(it->second);
+        if (auto level = integrity_level_name(col_text(st, 17)); !level.empty()) p.integrity = text_.intern(level);
         p.source = Source::k4688;
         procs_.push_back(p);
       });

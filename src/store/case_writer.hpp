@@ -2,6 +2,7 @@
 // Writes one source at a time into the case, inside one transaction, so that a source is either
 // fully in the case or not at all.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -97,6 +98,10 @@ class CaseWriter {
     std::vector<std::pair<int64_t, std::vector<TypedValue>>> rows;
     size_t count = 0;
   };
+  // `count` rows (kBatch, or the rest) through `batch` or row by row through `one`, each prepared
+  // from `sql(rows)` when first needed; `bind_row(statement, row in it, slot)`.
+  Status write_rows(Stmt& batch, Stmt& one, size_t count, const std::function<std::string(size_t)>& sql,
+                    const std::function<void(Stmt&, size_t, size_t)>& bind_row, std::string_view what);
   Status write_events();  // the queued events, then their data and typed rows as batches fill
   Status reconcile(size_t n, int64_t before, std::vector<int64_t>& pks);
   Status promote_live(const PendingEvent& e);

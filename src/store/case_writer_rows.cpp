@@ -4,6 +4,8 @@
 // (bench/data_bench.sh).
 #include <fmt/format.h>
 
+#include <functional>
+
 #include "store/case_writer.hpp"
 
 namespace treeline::store {
@@ -32,6 +34,27 @@ std::string multi_row_insert(std::string_view head, std::string_view more_row, s
 }
 
 }  // namespace
+
+Status CaseWriter::write_rows(Stmt& batch, Stmt& one, size_t count, const std::function<std::string(size_t)>& sql,
+                              const std::function<void(Stmt&, size_t, size_t)>& bind_row, std::string_view what) {
+  // Callers write each batch as it fills, so `count` is either a whole batch or the rest.
+  if (count == kBatch) {
+    if (!batch)
+      if (auto s = db_.prepare_once(batch, sql(kBatch)); !s) return s;
+    batch.reset();
+    for (size_t i = 0; i < kBatch; ++i) bind_row(batch, i, i);
+    if (batch.step() != SQLITE_DONE) return db_.error(fmt::format("inserting {}", what));
+    return ok_status();
+  }
+  if (!one)
+    if (auto s = db_.prepare_once(one, sql(1)); !s) return s;
+  for (size_t i = 0; i < count; ++i) {
+    one.reset();
+    bind_row(one, 0, i);
+    if (one.step() != SQLITE_DONE) return db_.error(fmt::format("inserting {}", what));
+  }
+  return ok_status();
+}
 
 void CaseWriter::insert_event_row(Stmt& st, int first, const PendingEvent& e) {
   st.bind(first, source_id_);
@@ -67,9 +90,10 @@ Status CaseWriter::reconcile(size_t n, int64_t before, std::vector<int64_t>& pks
                       pending_events_[i].record_id == record && pending_events_[i].time == time))
       ++i;
     if (i == n) {
+      const int64_t pk = st.column_int(0);
       st.reset();
       return Error{ErrorCode::kInternal, fmt::format("{}: an event row written in this batch matches none of its "
-                                                     "records (event_pk {})", db_.path(), st.column_int(0))};
+                                                     "records (event_pk {})", db_.path(), pk)};
     }
     pks[i++] = st.column_int(0);
   }
@@ -169,31 +193,23 @@ Status CaseWriter::queue_typed(const EventSpec& spec, int64_t event_pk, std::vec
 Status CaseWriter::flush_typed(PendingTyped& t, const EventSpec& spec) {
   if (t.count == 0) return ok_status();
   const size_t width = spec.fields.size() + 1;
-  std::string cols = "event_pk", params = "?";
-  for (const auto& f : spec.fields) {
-    cols += fmt::format(", {}", f.column);
-    params += ", ?";
-  }
-  const std::string head = fmt::format("INSERT OR FAIL INTO {} ({}) VALUES ({})", spec.table, cols, params);
+  // The statement text is built only when a statement is prepared, once per table and size.
+  auto sql = [&](size_t rows) {
+    std::string cols = "event_pk", params = "?";
+    for (const auto& f : spec.fields) {
+      cols += fmt::format(", {}", f.column);
+      params += ", ?";
+    }
+    return multi_row_insert(fmt::format("INSERT OR FAIL INTO {} ({}) VALUES ({})", spec.table, cols, params),
+                            fmt::format(", ({})", params), rows);
+  };
   auto bind_row = [&](Stmt& st, size_t row, size_t slot) {
     const int first = static_cast<int>(row * width) + 1;
     st.bind(first, t.rows[slot].first);
     const auto& values = t.rows[slot].second;
     for (size_t i = 0; i < values.size(); ++i) st.bind_static(first + 1 + static_cast<int>(i), values[i]);
   };
-  if (t.count == kBatch) {
-    if (auto s = db_.prepare_once(t.batch, multi_row_insert(head, fmt::format(", ({})", params), kBatch)); !s) return s;
-    t.batch.reset();
-    for (size_t i = 0; i < kBatch; ++i) bind_row(t.batch, i, i);
-    if (t.batch.step() != SQLITE_DONE) return db_.error(fmt::format("inserting into {}", spec.table));
-  } else {
-    if (auto s = db_.prepare_once(t.one, head); !s) return s;
-    for (size_t i = 0; i < t.count; ++i) {
-      t.one.reset();
-      bind_row(t.one, 0, i);
-      if (t.one.step() != SQLITE_DONE) return db_.error(fmt::format("inserting into {}", spec.table));
-    }
-  }
+  if (auto s = write_rows(t.batch, t.one, t.count, sql, bind_row, fmt::format("into {}", spec.table)); !s) return s;
   t.count = 0;
   return ok_status();
 }
@@ -205,20 +221,8 @@ Status CaseWriter::flush_data() {
     st.bind(static_cast<int>(2 * row + 1), pending_data_[slot].first);
     st.bind_static(static_cast<int>(2 * row + 2), std::string_view(pending_data_[slot].second));
   };
-  // write_events flushes each batch as it fills, so a flush holds either a whole batch or the rest.
-  if (pending_count_ == kBatch) {
-    if (auto s = db_.prepare_once(insert_data_batch_, multi_row_insert(kInsertData, ", (?, ?)", kBatch)); !s) return s;
-    insert_data_batch_.reset();
-    for (size_t i = 0; i < kBatch; ++i) bind_row(insert_data_batch_, i, i);
-    if (insert_data_batch_.step() != SQLITE_DONE) return db_.error("inserting events' data");
-  } else {
-    if (auto s = db_.prepare_once(insert_data_, kInsertData); !s) return s;
-    for (size_t i = 0; i < pending_count_; ++i) {
-      insert_data_.reset();
-      bind_row(insert_data_, 0, i);
-      if (insert_data_.step() != SQLITE_DONE) return db_.error("inserting an event's data");
-    }
-  }
+  auto sql = [](size_t rows) { return multi_row_insert(kInsertData, ", (?, ?)", rows); };
+  if (auto s = write_rows(insert_data_batch_, insert_data_, pending_count_, sql, bind_row, "events' data"); !s) return s;
   // A rare huge value (a JSON export's field) does not keep its buffer for the rest of the load.
   for (size_t i = 0; i < pending_count_; ++i)
     if (pending_data_[i].second.capacity() > (size_t{1} << 16)) std::string().swap(pending_data_[i].second);
