@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include "core/event_catalog.hpp"
 #include "core/text.hpp"
 #include "core/time.hpp"
@@ -28,6 +30,12 @@ TEST_CASE("FILETIME to ISO 8601 UTC keeps 100 ns precision", "[core][time]") {
   CHECK(filetime_to_iso(133064471216762812) == "2022-08-31T19:18:41.6762812Z");
   CHECK(filetime_to_iso(125911583999999999) == "1999-12-31T23:59:59.9999999Z");
   CHECK(filetime_to_iso(0) == "1601-01-01T00:00:00.0000000Z");
+  CHECK(filetime_to_iso(-1) == "1600-12-31T23:59:59.9999999Z");
+  // A damaged record's time at the limits is written, not overflowed (the fuzzer found INT64_MIN).
+  CHECK(filetime_to_iso(std::numeric_limits<int64_t>::max()) == "30828-09-14T02:48:05.4775807Z");
+  const std::string lowest = filetime_to_iso(std::numeric_limits<int64_t>::min());
+  CHECK(lowest.front() == '-');
+  CHECK(lowest.back() == 'Z');
 }
 
 TEST_CASE("ISO 8601 text parses back to FILETIME", "[core][time]") {

@@ -31,13 +31,15 @@ bool read_digits(std::string_view s, size_t& pos, size_t n, int& out) {
 
 std::string filetime_to_iso(int64_t filetime) {
   using namespace std::chrono;
-  int64_t unix_ticks = filetime - kFiletimeUnixEpochTicks;
-  int64_t secs = unix_ticks / kTicksPerSecond;
-  int64_t frac = unix_ticks % kTicksPerSecond;
+  // Seconds first, then the epoch: subtracting the epoch's ticks would overflow on a corrupt
+  // record's time near the int64 limits. The epoch is a whole number of seconds, so this is exact.
+  int64_t secs = filetime / kTicksPerSecond;
+  int64_t frac = filetime % kTicksPerSecond;
   if (frac < 0) {
     frac += kTicksPerSecond;
     secs -= 1;
   }
+  secs -= kFiletimeUnixEpochTicks / kTicksPerSecond;
   int64_t days = secs / 86400;
   int64_t sod = secs % 86400;
   if (sod < 0) {
