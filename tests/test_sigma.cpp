@@ -178,8 +178,11 @@ TEST_CASE("Sigma correlation rules are read with their type, group-by, timespan 
   CHECK(c.rules == std::vector<std::string>{"failed_logon"});
   CHECK(c.group_by == std::vector<std::string>{"IpAddress"});
   CHECK(c.timespan_seconds == 600);
-  CHECK(c.op == "gte");
-  CHECK(c.threshold == 10);
+  REQUIRE(c.bounds.size() == 1);
+  CHECK(c.bounds.front().op == "gte");
+  CHECK(c.bounds.front().value == 10);
+  CHECK(c.holds(10));
+  CHECK_FALSE(c.holds(9));
   CHECK(c.field == "TargetUserName");
   CHECK(set.rules.front().matches(Event{{"EventID", "4625"}}));
 }

@@ -22,15 +22,16 @@ int run_hunt(const HuntArgs& a) {
   auto format = to_format(a.format);
   std::vector<detect::Rule> rules;
   if (!a.no_builtin) rules = unwrap(detect::load_rules(a.rules_dir));
+  // The built-in Sigma rules (rules/sigma: the Security log's correlations) run unless
+  // --no-builtin; --sigma adds to them.
   std::optional<detect::sigma::SigmaSet> sigma;
-  if (!a.sigma.empty()) {
-    sigma = detect::sigma::load_sigma(a.sigma);
+  if (!a.sigma.empty() || !a.no_builtin) {
+    sigma = detect::sigma::load_sigma(a.sigma, !a.no_builtin);
     // A rule that cannot run is named, never dropped without a word.
     for (const auto& s : sigma->skipped) fmt::print(stderr, "treeline: {}:{}: Sigma rule skipped: {}\n", s.file, s.line, s.reason);
-    fmt::print(stderr, "treeline: {} Sigma rule(s) and {} correlation(s) loaded from {} file(s), {} skipped\n",
-               sigma->rules.size(), sigma->correlations.size(), sigma->files, sigma->skipped.size());
-    if (!sigma->correlations.empty())
-      fmt::print(stderr, "treeline: correlation rules are read but not run yet: {} not run\n", sigma->correlations.size());
+    if (!a.sigma.empty())
+      fmt::print(stderr, "treeline: {} Sigma rule(s) and {} correlation(s) loaded from {} file(s), {} skipped\n",
+                 sigma->rules.size(), sigma->correlations.size(), sigma->files, sigma->skipped.size());
   }
   auto db = unwrap(store::open_case_for_write(a.case_path));
   auto stats = unwrap(detect::hunt(db, rules, sigma ? &*sigma : nullptr));
@@ -42,9 +43,11 @@ int run_hunt(const HuntArgs& a) {
   if (sigma)
     fmt::print(stderr,
                "treeline: Sigma: {} rule(s) run over {} event(s) ({} rule evaluations after the prefilters), {} hit(s) "
-               "({} not tied to a process); {} rule(s) name a logsource treeline does not read\n",
+               "({} not tied to a process); {} correlation(s) matched {} time(s) ({} hit(s) lacked a group-by "
+               "field); {} rule(s) name a logsource treeline does not read\n",
                stats.sigma.rules_run, stats.sigma.events_scanned, stats.sigma.evaluations, stats.sigma.hits,
-               stats.sigma.hits_without_process, stats.sigma.rules_without_events);
+               stats.sigma.hits_without_process, sigma->correlations.size(), stats.sigma.correlation_matches,
+               stats.sigma.ungrouped_hits, stats.sigma.rules_without_events);
   report::FindingsOptions o;
   o.min_severity = a.min_severity;
   o.full = a.full;
@@ -61,7 +64,8 @@ void register_hunt(CLI::App& app) {
   sub->add_option("CASE.db", a->case_path, "Case database")->required();
   sub->add_option("--rules", a->rules_dir, "A folder of more rule files (*.yml), added to the built-in ones");
   sub->add_option("--sigma", a->sigma, "Sigma rules: a file, or a folder read recursively (repeatable)");
-  sub->add_flag("--no-builtin", a->no_builtin, "Run only the --sigma rules: no chain rules, built in or --rules");
+  sub->add_flag("--no-builtin", a->no_builtin,
+                "Run only the --sigma rules: no chain rules (built in or --rules), no built-in Sigma rules");
   sub->add_option("--min-severity", a->min_severity, "Show findings of at least this severity")
       ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
   sub->add_flag("--wide,--full", a->full, "Do not cut long cells, nor fit the terminal");

@@ -16,6 +16,7 @@ struct Finding {
   std::vector<const Rule*> rules;  // chain detections: highest severity first; none for a Sigma hit
   std::string rule_id, title, severity, action, attack, log_id, host, process_key, detail, target_key, user, ip;
   std::optional<int64_t> time, logon_type;
+  std::vector<int64_t> events;  // the events it rests on (a Sigma hit's, every event a correlation counted)
   nlohmann::ordered_json chain = nlohmann::ordered_json::array(), matched = nlohmann::ordered_json::object();
 };
 

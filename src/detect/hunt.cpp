@@ -205,12 +205,14 @@ void sort_findings(std::vector<Finding>& all) {
 Status write_findings(store::Db& db, const std::vector<Finding>& all) {
   auto tx = store::Transaction::begin(db, "writing the findings");
   if (!tx) return tx.error();
-  if (auto s = db.exec("DELETE FROM findings"); !s) return s;
+  if (auto s = db.exec("DELETE FROM finding_events; DELETE FROM findings"); !s) return s;
   auto ins = db.prepare(
       "INSERT INTO findings (finding_id, kind, rule_id, title, severity, action, attack, log_id, host, time, "
       "process_key, chain, matched, detail, target_key, user_name, logon_type, ip_address, rule_ids) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!ins) return ins.error();
+  auto ins_event = db.prepare("INSERT OR IGNORE INTO finding_events (finding_id, event_pk) VALUES (?, ?)");
+  if (!ins_event) return ins_event.error();
   auto put = [&](int i, const std::string& v) {
     if (v.empty()) ins->bind_null(i); else ins->bind(i, std::string_view(v));
   };
@@ -243,6 +245,12 @@ Status write_findings(store::Db& db, const std::vector<Finding>& all) {
     // A Sigma hit and a coverage fact are one rule each; a chain detection lists its rules.
     put(19, f.rules.empty() ? f.rule_id : ids);
     if (ins->step() != SQLITE_DONE) return db.error("writing a finding");
+    for (int64_t e : f.events) {
+      ins_event->reset();
+      ins_event->bind(1, id);
+      ins_event->bind(2, e);
+      if (ins_event->step() != SQLITE_DONE) return db.error("writing a finding's events");
+    }
   }
   return tx->commit();
 }

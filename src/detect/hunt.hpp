@@ -26,6 +26,8 @@ struct HuntStats {
     int64_t evaluations = 0;  // rules evaluated in full on an event, after the prefilters
     int64_t hits = 0;
     int64_t hits_without_process = 0;  // the event's process is not in the graph
+    int64_t correlation_matches = 0;   // of every correlation, named by another or not
+    int64_t ungrouped_hits = 0;        // hits a correlation could not count: a group-by field missing
   } sigma;
 };
 

@@ -8,7 +8,7 @@ Expected<GraphRebuild> rebuild_graph(store::Db& db) {
     auto n = d.query_int("SELECT count(*) FROM findings");
     if (!n) return n.error();
     r.findings_cleared = *n;
-    return d.exec("DELETE FROM findings");
+    return d.exec("DELETE FROM finding_events; DELETE FROM findings");
   });
   if (!built) return built.error();
   r.graph = std::move(*built);

@@ -9,6 +9,7 @@
 
 #include "core/text.hpp"
 #include "core/vocabulary.hpp"
+#include "detect/sigma_correlate.hpp"
 #include "detect/sigma_scan.hpp"
 
 namespace treeline::detect {
@@ -31,6 +32,8 @@ std::string severity_of(const std::string& level) { return severity_rank(level) 
 // The processes the graph knows, by what a hit can name.
 struct ProcessIndex {
   std::unordered_map<int64_t, size_t> by_event;        // the 4688 or Sysmon 1 that created it
+  // A 4688's merged Sysmon 1: the fields it has and the 4688 does not (Hashes, OriginalFileName, ...).
+  std::unordered_map<int64_t, std::vector<std::pair<std::string, std::string>>> twin_fields;
   std::unordered_map<std::string, size_t> by_guid;     // Sysmon ProcessGuid, as written
   std::map<std::string, std::vector<std::pair<int64_t, int>>> boots;  // host -> (start, boot), by start
 };
@@ -55,6 +58,20 @@ Expected<ProcessIndex> index_processes(store::Db& db, const Forest& f) {
   while ((rc = boots->step()) == SQLITE_ROW)
     ix.boots[boots->column_text(0)].emplace_back(boots->column_int(2), static_cast<int>(boots->column_int(1)));
   if (rc != SQLITE_DONE) return db.error("reading the boots for Sigma hits");
+  static constexpr const char* kTwinFields[] = {"CurrentDirectory", "Hashes", "OriginalFileName", "Description",
+                                                "Product", "Company", "FileVersion", "LogonGuid", "ParentUser"};
+  auto twins = db.prepare(
+      "SELECT p.create_event_pk, sp.current_directory, sp.hashes, sp.original_file_name, sp.description, sp.product, "
+      "sp.company, sp.file_version, sp.logon_guid, sp.parent_user FROM processes p "
+      "JOIN sysmon_process sp ON sp.event_pk = p.sysmon_event_pk "
+      "WHERE p.create_event_pk IS NOT NULL AND p.create_event_pk <> p.sysmon_event_pk");
+  if (!twins) return twins.error();
+  while ((rc = twins->step()) == SQLITE_ROW) {
+    auto& fields = ix.twin_fields[twins->column_int(0)];
+    for (int i = 0; i < static_cast<int>(std::size(kTwinFields)); ++i)
+      if (!twins->column_is_null(i + 1)) fields.emplace_back(kTwinFields[i], twins->column_text(i + 1));
+  }
+  if (rc != SQLITE_DONE) return db.error("reading the Sysmon twins of 4688s");
   return ix;
 }
 
@@ -78,20 +95,128 @@ std::optional<size_t> process_of(const sigma::SigmaHit& h, const Forest& f, cons
   return f.resolve_pid(at, *pid);
 }
 
+std::string event_text(const sigma::SigmaHit& h) {
+  return fmt::format("{} {} record {}{}", h.channel, h.event_id, h.record_id,
+                     h.recovered ? " (recovered from free space)" : "");
+}
+
+// The rule's `name` where it gives one (an event.action-style name), else its file's name.
+std::string action_of(const std::string& name, const std::string& file) {
+  return !name.empty() ? name : std::filesystem::path(file).stem().string();
+}
+
+void set_process(Finding& d, const Proc& proc) {
+  d.process_key = proc.key;
+  d.user = proc.user;
+  d.ip = proc.ip;
+  d.logon_type = parse_windows_int(proc.logon_type);
+  // The chain is the process itself, as a one-step chain rule's: its ancestry is the graph's,
+  // shown by the report from the edges, not copied into every finding.
+  d.chain.push_back(proc.key);
+}
+
+// The highest level and every ATT&CK tag of the rules a correlation counts, through nested ones:
+// what a correlation that names neither inherits.
+void inherited(const sigma::SigmaSet& set, const sigma::SigmaCorrelation& c, std::string& level,
+               std::vector<std::string>& tags) {
+  for (const auto& r : c.refs) {
+    if (r.correlation) {
+      inherited(set, set.correlations[r.index], level, tags);
+      continue;
+    }
+    const sigma::SigmaRule& rule = set.rules[r.index];
+    if (severity_rank(rule.level) > severity_rank(level)) level = rule.level;
+    tags.insert(tags.end(), rule.tags.begin(), rule.tags.end());
+  }
+}
+
+std::string duration_text(int64_t filetime_span) {
+  const int64_t s = filetime_span / 10'000'000;
+  if (s < 60) return fmt::format("{} s", s);
+  if (s < 3600) return fmt::format("{} min {} s", s / 60, s % 60);
+  return fmt::format("{} h {} min", s / 3600, (s % 3600) / 60);
+}
+
+template <typename ProcessOf>
+Finding correlation_finding(const sigma::SigmaSet& set, const sigma::SigmaCorrelation& c,
+                            const sigma::CorrelationMatch& m, const std::vector<sigma::SigmaHit>& hits,
+                            ProcessOf process_of, const Forest& f) {
+  using Type = sigma::SigmaCorrelation::Type;
+  Finding d;
+  d.rule_id = !c.id.empty() ? c.id : c.name;
+  d.title = c.title;
+  std::string level = c.level;
+  std::vector<std::string> tags = c.tags;
+  if (level.empty() || tags.empty()) {
+    std::string rules_level;
+    std::vector<std::string> rules_tags;
+    inherited(set, c, rules_level, rules_tags);
+    if (level.empty()) level = rules_level;
+    if (tags.empty()) tags = rules_tags;
+  }
+  d.severity = severity_of(level);
+  d.action = action_of(c.name, c.file);
+  d.attack = attack_ids(tags);
+  const sigma::SigmaHit& first = hits[m.hits.front()];
+  d.host = first.host;
+  d.time = m.first;
+  std::vector<std::string> hosts;
+  std::optional<std::optional<size_t>> one_process;  // the process of every event, if they share one
+  std::string records;
+  for (size_t k = 0; k < m.hits.size(); ++k) {
+    const sigma::SigmaHit& h = hits[m.hits[k]];
+    d.events.push_back(h.event_pk);
+    if (std::find(hosts.begin(), hosts.end(), h.host) == hosts.end()) hosts.push_back(h.host);
+    auto p = process_of(h);
+    if (!one_process) one_process = p;
+    else if (*one_process != p) one_process = std::optional<size_t>{};
+    if (k < 5) records += fmt::format("{}{} {} record {}", k ? ", " : "", h.channel, h.event_id, h.record_id);
+  }
+  if (m.hits.size() > 5) records += fmt::format(" and {} more", m.hits.size() - 5);
+  std::string group;
+  for (const auto& [name, value] : m.group) {
+    d.matched[name] = value;
+    group += fmt::format("{}{}={}", group.empty() ? "" : ", ", name, value);
+  }
+  d.matched["count"] = m.count;
+  std::string what;
+  switch (c.type) {
+    case Type::kEventCount: what = fmt::format("{} events", m.count); break;
+    case Type::kValueCount: {
+      what = fmt::format("{} distinct {}", m.count, c.field);
+      auto& values = d.matched[c.field] = nlohmann::ordered_json::array();
+      for (size_t k = 0; k < m.values.size() && k < 50; ++k) values.push_back(m.values[k]);
+      break;
+    }
+    case Type::kTemporal: what = fmt::format("{} of its {} rules", m.count, c.refs.size()); break;
+    case Type::kTemporalOrdered: what = fmt::format("its {} rules in order", c.refs.size()); break;
+  }
+  d.detail = fmt::format("Sigma correlation: {} within {}{}{}; {} event(s){}: {}", what, duration_text(m.last - m.first),
+                         group.empty() ? "" : " for ", group, m.hits.size(),
+                         hosts.size() > 1 ? fmt::format(" on {} hosts", hosts.size()) : "", records);
+  if (one_process && *one_process) set_process(d, f.procs[**one_process]);
+  else d.chain = nullptr;
+  return d;
+}
+
 }  // namespace
 
 Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, const sigma::SigmaSet& rules,
                                               HuntStats::Sigma& stats) {
   auto ix = index_processes(db, f);
   if (!ix) return ix.error();
-  // A 4688 names its parent by PID and image only; the tree knows the parent's command line.
-  // A parent the log never showed (a placeholder) leaves the field unknown: it matches nothing.
+  // A 4688 names its parent by PID and image only; the tree knows the parent's command line and
+  // user, and a merged Sysmon 1 what Sysmon logs of the process. A parent the log never showed (a
+  // placeholder) leaves its fields unknown: they match nothing. What the event has is kept.
   auto enrich = [&](int64_t event_pk, const std::function<void(std::string_view, std::string_view)>& add) {
+    if (auto twin = ix->twin_fields.find(event_pk); twin != ix->twin_fields.end())
+      for (const auto& [name, value] : twin->second) add(name, value);
     auto it = ix->by_event.find(event_pk);
     if (it == ix->by_event.end()) return;
     auto parent = f.links.parent(it->second);
     if (!parent || f.procs[*parent].placeholder) return;
     if (!f.procs[*parent].command_line.empty()) add("ParentCommandLine", f.procs[*parent].command_line);
+    if (!f.procs[*parent].user.empty()) add("ParentUser", f.procs[*parent].user);
   };
   auto scan = sigma::scan_case(db, rules, enrich);
   if (!scan) return scan.error();
@@ -101,21 +226,20 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
   stats.evaluations = scan->evaluations;
   stats.hits = static_cast<int64_t>(scan->hits.size());
   std::vector<Finding> out;
-  out.reserve(scan->hits.size());
   // A process logged by both its 4688 and its Sysmon 1 is one process: a rule that matches both
   // events is one finding on it, which names both.
   std::map<std::pair<size_t, size_t>, size_t> by_rule_process;
   for (const auto& h : scan->hits) {
     const sigma::SigmaRule& r = rules.rules[h.rule];
+    if (!r.standalone) continue;  // a part of a correlation only
     bool created = false;
     const std::optional<size_t> p = process_of(h, f, *ix, created);
-    const std::string on = fmt::format("{} {} record {}{}", h.channel, h.event_id, h.record_id,
-                                       h.recovered ? " (recovered from free space)" : "");
     if (p && created) {
       auto [it, fresh] = by_rule_process.try_emplace({h.rule, *p}, out.size());
       if (!fresh) {
         Finding& first = out[it->second];
-        first.detail += "; " + on;
+        first.detail += "; " + event_text(h);
+        first.events.push_back(h.event_pk);
         for (const auto& [name, value] : h.matched)
           if (!first.matched.contains(name)) first.matched[name] = value;
         continue;
@@ -125,27 +249,28 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
     d.rule_id = r.id;
     d.title = r.title;
     d.severity = severity_of(r.level);
-    d.action = !r.name.empty() ? r.name : std::filesystem::path(r.file).stem().string();
+    d.action = action_of(r.name, r.file);
     d.attack = attack_ids(r.tags);
     d.host = h.host;
     d.time = h.time;
     for (const auto& [name, value] : h.matched) d.matched[name] = value;
-    d.detail = "Sigma, on " + on;
-    if (p) {
-      const Proc& proc = f.procs[*p];
-      d.process_key = proc.key;
-      d.user = proc.user;
-      d.ip = proc.ip;
-      d.logon_type = parse_windows_int(proc.logon_type);
-      // The chain is the process itself, as a one-step chain rule's: its ancestry is the graph's,
-      // shown by the report from the edges, not copied into every finding.
-      d.chain.push_back(proc.key);
-    } else {
-      ++stats.hits_without_process;
-      d.chain = nullptr;
-    }
+    d.detail = "Sigma, on " + event_text(h);
+    d.events = {h.event_pk};
+    if (p) set_process(d, f.procs[*p]);
+    else ++stats.hits_without_process;
     out.push_back(std::move(d));
   }
+  sigma::CorrelateStats cstats;
+  for (const auto& m : sigma::correlate(rules, scan->hits, cstats)) {
+    const sigma::SigmaCorrelation& c = rules.correlations[m.correlation];
+    ++stats.correlation_matches;
+    if (!c.standalone) continue;  // counted by the correlation that names it
+    out.push_back(correlation_finding(rules, c, m, scan->hits, [&](const sigma::SigmaHit& h) {
+      bool created = false;
+      return process_of(h, f, *ix, created);
+    }, f));
+  }
+  stats.ungrouped_hits = cstats.ungrouped;
   return out;
 }
 

@@ -10,6 +10,10 @@
 #include <set>
 #include <sstream>
 
+namespace treeline::sigma_files {
+const std::vector<std::pair<std::string_view, std::string_view>>& embedded_files();
+}
+
 namespace treeline::detect::sigma {
 namespace {
 
@@ -239,28 +243,61 @@ SigmaCorrelation correlation(const YAML::Node& doc, const std::string& file) {
   const YAML::Node span = body["timespan"] ? body["timespan"] : body["timeframe"];
   if (!span) bad(body, "the correlation has no timespan");
   c.timespan_seconds = timespan(span);
-  if (c.type == T::kEventCount || c.type == T::kValueCount) {
-    const YAML::Node cond = body["condition"];
-    if (!cond || !cond.IsMap()) bad(body, "a count correlation needs a condition map (gte: N, …)");
+  if (const YAML::Node g = body["generate"] ? body["generate"] : doc["generate"]; g) c.generate = g.as<bool>();
+  if (const YAML::Node al = body["aliases"]; al) {
+    if (!al.IsMap()) bad(al, "aliases is a map of alias -> (rule name -> field)");
+    for (const auto& kv : al) {
+      if (!kv.second.IsMap()) bad(kv.second, "an alias maps rule names to fields");
+      auto& [alias, fields] = c.aliases.emplace_back(kv.first.as<std::string>(), decltype(c.aliases)::value_type::second_type{});
+      for (const auto& f : kv.second) fields.emplace_back(f.first.as<std::string>(), f.second.as<std::string>());
+    }
+  }
+  const bool counts = c.type == T::kEventCount || c.type == T::kValueCount;
+  const YAML::Node cond = body["condition"];
+  if (counts && (!cond || !cond.IsMap())) bad(body, "a count correlation needs a condition map (gte: N, …)");
+  if (cond && !cond.IsMap()) bad(cond, "the correlation condition is a map (gte: N, …)");
+  if (cond)
     for (const auto& kv : cond) {
       const std::string key = kv.first.as<std::string>();
       if (key == "field") {
         c.field = kv.second.as<std::string>();
       } else if (key == "gt" || key == "gte" || key == "lt" || key == "lte" || key == "eq" || key == "neq") {
-        if (!c.op.empty()) bad(kv.first, "only one comparison per correlation condition is supported");
-        c.op = key;
-        c.threshold = kv.second.as<int64_t>();
+        c.bounds.push_back({key, kv.second.as<int64_t>()});
       } else {
         bad(kv.first, fmt::format("unknown correlation condition '{}'", key));
       }
     }
-    if (c.op.empty()) bad(cond, "the correlation condition has no comparison");
-    if (c.type == T::kValueCount && c.field.empty()) bad(cond, "value_count needs condition.field");
-  }
+  if (counts && c.bounds.empty()) bad(cond, "the correlation condition has no comparison");
+  if (c.type == T::kValueCount && c.field.empty()) bad(cond, "value_count needs condition.field");
+  // An ordered sequence is complete or not; a count of its rules has no order to keep.
+  if (c.type == T::kTemporalOrdered && !c.bounds.empty())
+    bad(cond, "temporal_ordered with a condition is not supported: the sequence of all its rules is matched");
   return c;
 }
 
 }  // namespace
+
+bool SigmaCorrelation::Bound::holds(int64_t n) const {
+  if (op == "gt") return n > value;
+  if (op == "gte") return n >= value;
+  if (op == "lt") return n < value;
+  if (op == "lte") return n <= value;
+  if (op == "eq") return n == value;
+  return n != value;  // neq
+}
+
+bool SigmaCorrelation::holds(int64_t n) const {
+  return std::all_of(bounds.begin(), bounds.end(), [&](const Bound& b) { return b.holds(n); });
+}
+
+const std::string& SigmaCorrelation::field_for(const std::string& wanted, const std::string& ref_name) const {
+  for (const auto& [alias, fields] : aliases)
+    if (alias == wanted) {
+      for (const auto& [rule, its_field] : fields)
+        if (rule == ref_name) return its_field;
+    }
+  return wanted;
+}
 
 bool Search::matches(const FieldSource& event) const {
   return std::any_of(any_of.begin(), any_of.end(), [&](const std::vector<FieldCondition>& all) {
@@ -295,9 +332,14 @@ void parse_sigma_text(const std::string& text, const std::string& file, SigmaSet
   }
 }
 
-SigmaSet load_sigma(const std::vector<std::string>& paths) {
+SigmaSet load_sigma(const std::vector<std::string>& paths, bool with_builtin) {
   namespace fs = std::filesystem;
   SigmaSet set;
+  if (with_builtin)
+    for (const auto& [name, text] : sigma_files::embedded_files()) {
+      ++set.files;
+      parse_sigma_text(std::string(text), "rules/sigma/" + std::string(name), set);
+    }
   for (const auto& path : paths) {
     std::error_code ec;
     std::vector<fs::path> files;
@@ -326,6 +368,7 @@ SigmaSet load_sigma(const std::vector<std::string>& paths) {
       parse_sigma_text(ss.str(), f.string(), set);
     }
   }
+  link_correlations(set);
   return set;
 }
 

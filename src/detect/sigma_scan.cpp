@@ -135,7 +135,8 @@ std::vector<std::string> tested_fields(const SigmaRule& rule) {
 }
 
 // A hit of rule `r` on the event the statement is on and `fields` hold.
-SigmaHit make_hit(size_t r, const store::Stmt& st, const EventFields& fields, const std::vector<std::string>& tested) {
+SigmaHit make_hit(size_t r, const SigmaRule& rule, const store::Stmt& st, const EventFields& fields,
+                  const std::vector<std::string>& tested) {
   SigmaHit h;
   h.rule = r;
   h.event_pk = st.column_int(0);
@@ -150,6 +151,8 @@ SigmaHit make_hit(size_t r, const store::Stmt& st, const EventFields& fields, co
   h.process_id = fields.get(access ? "SourceProcessId" : "ProcessId");
   for (const auto& name : tested)
     if (auto v = fields.field(name)) h.matched.emplace_back(name, std::string(*v));
+  for (const auto& name : rule.captured)
+    if (auto v = fields.field(name)) h.captured.emplace_back(name, std::string(*v));
   return h;
 }
 
@@ -210,7 +213,9 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich&
       while ((rc = st->step()) == SQLITE_ROW) {
         ++report.events_scanned;
         fields.reset(st->column_text(1), st->column_text(2), st->column_int(3), st->column_text(4), st->column_text(5));
-        if (enrich && st->column_int(3) == 4688 && source.channel == "Security")
+        const int64_t id = st->column_int(3);
+        if (enrich && ((id == 4688 && source.channel == "Security") ||
+                       (id == 1 && source.channel == "Microsoft-Windows-Sysmon/Operational")))
           enrich(st->column_int(0), [&](std::string_view name, std::string_view value) { fields.add_missing(name, value); });
         to_run.clear();
         auto with_id = by_id.find(st->column_int(3));
@@ -221,7 +226,7 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich&
         }
         report.evaluations += static_cast<int64_t>(to_run.size());
         for (size_t r : to_run)
-          if (set.rules[r].matches(fields)) report.hits.push_back(make_hit(r, *st, fields, tested[r]));
+          if (set.rules[r].matches(fields)) report.hits.push_back(make_hit(r, set.rules[r], *st, fields, tested[r]));
       }
       if (rc != SQLITE_DONE) return db.error("reading events for Sigma rules");
     }

@@ -27,6 +27,7 @@ struct SigmaHit {
   // access), else the ProcessId the event names, as written.
   std::string process_guid, process_id;
   std::vector<std::pair<std::string, std::string>> matched;  // each field the rule tests, with the event's value
+  std::vector<std::pair<std::string, std::string>> captured;  // the rule's `captured` fields the event has
 };
 
 struct ScanReport {
@@ -36,8 +37,9 @@ struct ScanReport {
   std::vector<size_t> rules_without_events;  // logsources treeline does not read (not run)
 };
 
-// Adds to a 4688 what the process tree knows and the event does not (ParentCommandLine from the
-// reconstructed parent): called with the event and a function that adds a field the event lacks.
+// Adds to a process creation (4688, Sysmon 1) what the process tree knows and the event does not
+// (ParentCommandLine from the reconstructed parent): called with the event and a function that
+// adds a field the event lacks.
 using Enrich = std::function<void(int64_t event_pk, const std::function<void(std::string_view, std::string_view)>& add)>;
 
 Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich& enrich = {});
