@@ -349,6 +349,7 @@ TEST_CASE("A schema-7 case upgrades in place: processes keep their keys, the tim
       CREATE TABLE processes AS SELECT * FROM p7;
       DROP TABLE p7;
       DROP TABLE event_data; DROP VIEW source_paths_v; DROP TABLE source_paths;
+      DROP VIEW finding_events_v; DROP TABLE finding_events;
       PRAGMA user_version = 7; COMMIT;)sql";
     char* err = nullptr;
     int rc = sqlite3_exec(h, downgrade, nullptr, nullptr, &err);

@@ -104,7 +104,7 @@ TEST_CASE("Bounds combine: gt and lte make a range", "[sigma][correlation]") {
   CHECK(m[1].group.front().second == "three");
 }
 
-TEST_CASE("value_count counts distinct values; a repeated or empty value adds nothing", "[sigma][correlation]") {
+TEST_CASE("value_count counts distinct values, and a repeated or empty value adds nothing", "[sigma][correlation]") {
   SigmaSet set = linked("title: spraying\ncorrelation:\n  type: value_count\n  rules: [failed]\n"
                         "  group-by: [IpAddress]\n  timespan: 10m\n  condition:\n    field: TargetUserName\n    gte: 3\n");
   REQUIRE(set.correlations.size() == 1);
@@ -121,7 +121,7 @@ TEST_CASE("value_count counts distinct values; a repeated or empty value adds no
   CHECK(m[0].values == std::vector<std::string>{"a", "b", "c"});
 }
 
-TEST_CASE("temporal needs every rule in the timespan; temporal_ordered also their order", "[sigma][correlation]") {
+TEST_CASE("temporal needs every rule in the timespan, and temporal_ordered also their order", "[sigma][correlation]") {
   SigmaSet set = linked(
       "title: both\nname: both\ncorrelation:\n  type: temporal\n  rules: [failed, success]\n  group-by: [User]\n"
       "  timespan: 1m\n---\n"

@@ -223,3 +223,46 @@ TEST_CASE("A ParentCommandLine rule fires on a 4688-only process through its rec
                             "WHERE c.source = '4688' AND coalesce(p.command_line, '') = ''"));
   CHECK(*case_db->query_int("SELECT count(*) FROM findings WHERE rule_id = '00000000-0000-4000-8000-000000000002'") >= 1);
 }
+
+TEST_CASE("A 4688 merged with its Sysmon 1 answers to Sysmon's fields, and ParentUser comes from the tree", "[sigma][real][cli]") {
+  const auto zip = test::shared_data() / "otrf" / "metasploit_comsvcs_lsass_memory_dump.zip";
+  if (!std::filesystem::exists(zip)) {
+    WARN("skipped: " << zip << " is absent");
+    return;
+  }
+  test::TempDir dir;
+  auto rule = [&](const std::string& file, const std::string& id, const std::string& selection) {
+    std::ofstream out(dir.file(file));
+    out << "title: " << file << "\nid: " << id << "\nlogsource:\n  category: process_creation\n  product: windows\n"
+        << "detection:\n  sel:\n    EventID: 4688\n" << selection << "  condition: sel\n";
+  };
+  // Fields a 4688 never logs: only a merged Sysmon twin, or the reconstructed parent, has them.
+  rule("hashes.yml", "00000000-0000-4000-8000-000000000011", "    Hashes|contains: 'SHA1='\n");
+  rule("cwd.yml", "00000000-0000-4000-8000-000000000012", "    CurrentDirectory|exists: true\n");
+  rule("parent_user.yml", "00000000-0000-4000-8000-000000000013", "    ParentUser|contains: '\\'\n");
+  const std::string db = dir.file("case.db");
+  REQUIRE(test::run_treeline({"ingest", "-q", db, zip.string()}).exit_code == 0);
+  auto hunt = test::run_treeline({"hunt", db, "--no-builtin", "--sigma", dir.path().string(), "--format", "json"});
+  INFO(hunt.err);
+  REQUIRE(hunt.exit_code == 0);
+  auto n = [&](const std::string& sql) { return test::scalar(db, sql); };
+  const int64_t twins_with_hashes = n(
+      "SELECT count(*) FROM processes p JOIN sysmon_process sp ON sp.event_pk = p.sysmon_event_pk "
+      "JOIN events e ON e.event_pk = p.create_event_pk WHERE e.event_id = 4688 AND sp.hashes LIKE '%SHA1=%'");
+  CHECK(twins_with_hashes > 10);
+  CHECK(n("SELECT count(*) FROM findings WHERE rule_id = '00000000-0000-4000-8000-000000000011'") == twins_with_hashes);
+  CHECK(n("SELECT count(*) FROM findings WHERE rule_id = '00000000-0000-4000-8000-000000000012'") ==
+        n("SELECT count(*) FROM processes p JOIN sysmon_process sp ON sp.event_pk = p.sysmon_event_pk "
+          "JOIN events e ON e.event_pk = p.create_event_pk WHERE e.event_id = 4688 AND sp.current_directory IS NOT NULL"));
+  // The twin's ParentUser where Sysmon logged it, else the tree's parent's user.
+  const int64_t with_parent_user = n(
+      "SELECT count(*) FROM processes p JOIN events e ON e.event_pk = p.create_event_pk AND e.event_id = 4688 "
+      "LEFT JOIN sysmon_process sp ON sp.event_pk = p.sysmon_event_pk "
+      "LEFT JOIN process_edges pe ON pe.child_key = p.process_key LEFT JOIN process_tree pt ON pt.process_key = pe.parent_key "
+      "WHERE coalesce(sp.parent_user, CASE WHEN pt.source <> 'placeholder' THEN pt.user_name END) LIKE '%\\%'");
+  CHECK(with_parent_user > 10);
+  CHECK(n("SELECT count(*) FROM findings WHERE rule_id = '00000000-0000-4000-8000-000000000013'") == with_parent_user);
+  // Each finding names the one event that matched: the 4688 (the rule asks for EventID 4688).
+  CHECK(n("SELECT count(*) FROM findings_v WHERE rule_id = '00000000-0000-4000-8000-000000000011' AND event_count = 1") ==
+        twins_with_hashes);
+}

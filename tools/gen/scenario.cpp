@@ -410,7 +410,9 @@ void Generator::run(const json& unsorted) {
             {"TargetLogonId", hex(s.logon_id)}, {"LogonType", std::to_string(s.type)},
             {"LogonProcessName", s.type == 3 ? "NtLmSsp " : "User32 "}, {"AuthenticationPackageName", s.type == 3 ? "NTLM" : "Negotiate"},
             {"WorkstationName", j.value("workstation", "-")}, {"LogonGuid", "{00000000-0000-0000-0000-000000000000}"},
-            {"TransmittedServices", "-"}, {"LmPackageName", s.type == 3 ? "NTLM V2" : "-"}, {"KeyLength", "0"},
+            {"TransmittedServices", "-"}, {"LmPackageName", s.type == 3 ? "NTLM V2" : "-"},
+            // An NTLM V2 network logon sets up a 128-bit session key; a scenario can say otherwise.
+            {"KeyLength", j.value("key_length", s.type == 3 ? "128" : "0")},
             {"ProcessId", "0x2c4"}, {"ProcessName", "C:\\Windows\\System32\\lsass.exe"}, {"IpAddress", j.value("ip", "-")},
             {"IpPort", j.value("port", "-")}, {"ImpersonationLevel", "%%1833"}, {"RestrictedAdminMode", "-"},
             {"TargetOutboundUserName", j.value("outbound_user", "-")}, {"TargetOutboundDomainName", j.value("outbound_domain", "-")},
