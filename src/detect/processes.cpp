@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/text.hpp"
+#include "graph/forest.hpp"
 
 namespace treeline::detect {
 namespace {
@@ -66,52 +67,54 @@ std::optional<size_t> Forest::resolve_pid(const Proc& at, int64_t pid) const {
 }
 
 Expected<Forest> load_forest(store::Db& db) {
-  auto st = db.prepare(
-      "SELECT t.process_key, t.host, t.pid, t.image, t.command_line, t.user_name, t.integrity_level, t.elevation, "
-      "t.logon_type, t.ip_address, t.original_file_name, s.special_privileges, s.kind, t.boot, t.start_ft, t.end_ft, "
-      "t.source, t.parent_key, sp.product, sp.description "
-      "FROM process_tree t LEFT JOIN sessions s ON s.session_key = t.session_key "
-      "LEFT JOIN processes pr ON pr.process_key = t.process_key "
-      "LEFT JOIN sysmon_process sp ON sp.event_pk = pr.sysmon_event_pk "
-      "ORDER BY t.host, t.start_ft IS NULL, t.start_ft, t.process_key");
-  if (!st) return st.error();
+  auto tree = graph::load_forest(db);
+  if (!tree) return tree.error();
   Forest f;
-  std::vector<std::string> parent_keys;
-  std::unordered_map<std::string, size_t> index;
-  int rc;
-  while ((rc = st->step()) == SQLITE_ROW) {
+  f.procs.reserve(tree->nodes.size());
+  for (graph::ProcessNode& n : tree->nodes) {
     Proc p;
-    p.key = text(*st, 0);
-    p.host = text(*st, 1);
-    p.pid = st->column_int(2);
-    p.image = text(*st, 3);
-    p.command_line = text(*st, 4);
-    p.user = text(*st, 5);
-    p.integrity = text(*st, 6);
-    p.elevation = text(*st, 7);
-    p.logon_type = text(*st, 8);
-    p.ip = text(*st, 9);
-    p.ofn = text(*st, 10);
-    std::string kind = text(*st, 12);
-    if (kind == "logon") p.session_admin = st->column_int(11) ? "true" : "false";
-    else if (kind == "well_known") p.session_admin = "true";
-    p.boot = static_cast<int>(st->column_int(13));
-    if (!st->column_is_null(14)) p.start = st->column_int(14);
-    if (!st->column_is_null(15)) p.end = st->column_int(15);
-    p.placeholder = text(*st, 16) == "placeholder";
+    p.key = std::move(n.key);
+    p.host = std::move(n.host);
+    p.pid = n.pid;
+    p.image = std::move(n.image);
+    p.command_line = std::move(n.command_line);
+    p.user = std::move(n.user);
+    p.integrity = std::move(n.integrity);
+    p.elevation = std::move(n.elevation);
+    if (n.logon_type) p.logon_type = std::to_string(*n.logon_type);
+    p.ip = std::move(n.ip);
+    p.ofn = std::move(n.original_file_name);
     // Sysmon writes "-" (or "?") when the PE has no version resource: nothing to compare.
     if (p.ofn == "-" || p.ofn == "?") p.ofn.clear();
-    std::string product = text(*st, 18), description = text(*st, 19);
-    p.product = !product.empty() && product != "-" ? product : description;
-    if (!p.ofn.empty() && !p.image.empty()) p.renamed = is_renamed(p.image, p.ofn, product, description) ? "true" : "false";
-    index.emplace(p.key, f.procs.size());
-    parent_keys.push_back(text(*st, 17));
+    p.boot = n.boot;
+    p.start = n.start;
+    p.end = n.end;
+    p.placeholder = n.placeholder();
     f.procs.push_back(std::move(p));
   }
-  if (rc != SQLITE_DONE) return db.error("reading the process tree");
-  f.links = graph::ProcessGraph(f.procs.size());
-  for (size_t i = 0; i < f.procs.size(); ++i)
-    if (auto it = index.find(parent_keys[i]); !parent_keys[i].empty() && it != index.end()) f.links.add_link(it->second, i);
+  f.links = std::move(tree->links);
+  // What the rules ask of a process beyond the tree: its session's rights, its PE's metadata.
+  auto st = db.prepare(
+      "SELECT p.process_key, s.special_privileges, s.kind, sp.product, sp.description FROM processes p "
+      "LEFT JOIN sessions s ON s.session_key = p.session_key "
+      "LEFT JOIN sysmon_process sp ON sp.event_pk = p.sysmon_event_pk "
+      "WHERE s.session_key IS NOT NULL OR sp.event_pk IS NOT NULL");
+  if (!st) return st.error();
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    auto it = tree->index.find(st->column_text(0));
+    if (it == tree->index.end()) continue;
+    Proc& p = f.procs[it->second];
+    const std::string kind = text(*st, 2);
+    if (kind == "logon") p.session_admin = st->column_int(1) ? "true" : "false";
+    else if (kind == "well_known") p.session_admin = "true";
+    const std::string product = text(*st, 3), description = text(*st, 4);
+    p.product = !product.empty() && product != "-" ? product : description;
+    if (!p.ofn.empty() && !p.image.empty()) p.renamed = is_renamed(p.image, p.ofn, product, description) ? "true" : "false";
+  }
+  if (rc != SQLITE_DONE) return db.error("reading the sessions and PE metadata of the processes");
+  for (Proc& p : f.procs)
+    if (p.renamed.empty() && !p.ofn.empty() && !p.image.empty()) p.renamed = is_renamed(p.image, p.ofn, "", "") ? "true" : "false";
   for (size_t i = 0; i < f.procs.size(); ++i)
     if (!f.procs[i].placeholder) f.by_pid[fmt::format("{}\x1f{}", f.procs[i].host, f.procs[i].pid)].push_back(i);
   return f;

@@ -8,7 +8,7 @@
 #include <unordered_map>
 
 #include "core/text.hpp"
-#include "graph/process_graph.hpp"
+#include "graph/forest.hpp"
 #include "graph/state.hpp"
 #include "store/query.hpp"
 
@@ -39,25 +39,25 @@ Expected<std::string> graph_dot(store::Db& db, const GraphOptions& o) {
       return Error{ErrorCode::kUsage, fmt::format("no finding {} with a process (see `treeline hunt`)", o.finding_id)};
     focus = text(f->rows[0][0]);
   }
-  auto rows = store::run_query(db,
-      "SELECT t.process_key, t.parent_key, t.pid, t.image, t.start_time, t.user_name, t.source, "
-      "(SELECT e.orphan_reason FROM process_edges e WHERE e.parent_key = t.process_key AND e.orphan_reason IS NOT NULL "
-      " ORDER BY e.child_key LIMIT 1), "
-      "(SELECT max(CASE f.severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 WHEN 'low' THEN 1 ELSE 0 END) "
-      " FROM findings f WHERE f.process_key = t.process_key AND f.kind = 'detection'), "
-      "(SELECT group_concat(f.action, ', ') FROM findings f WHERE f.process_key = t.process_key AND f.kind = 'detection') "
-      "FROM process_tree t WHERE t.host = (SELECT host FROM processes WHERE process_key = ?1) "
-      "ORDER BY t.start_ft IS NULL, t.start_ft, t.process_key", {focus});
-  if (!rows) return rows.error();
-  if (rows->rows.empty()) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", focus)};
-  std::unordered_map<std::string, size_t> index;
-  for (size_t i = 0; i < rows->rows.size(); ++i) index.emplace(text(rows->rows[i][0]), i);
-  graph::ProcessGraph all(rows->rows.size());
-  for (size_t i = 0; i < rows->rows.size(); ++i)
-    if (auto p = index.find(text(rows->rows[i][1])); p != index.end()) all.add_link(p->second, i);
-  auto found = index.find(focus);
-  if (found == index.end()) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", focus)};
-  size_t f = found->second;
+  auto host = store::run_query(db, "SELECT host FROM processes WHERE process_key = ?1", {focus});
+  if (!host) return host.error();
+  if (host->rows.empty()) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", focus)};
+  auto forest = graph::load_forest(db, text(host->rows[0][0]));
+  if (!forest) return forest.error();
+  const auto& nodes = forest->nodes;
+  const graph::ProcessGraph& all = forest->links;
+  auto found = forest->find(focus);
+  if (!found) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", focus)};
+  const size_t f = *found;
+  // Each process's detections: the colour of the worst, and their actions.
+  auto flagged = store::run_query(db,
+      "SELECT process_key, max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 "
+      "WHEN 'low' THEN 1 ELSE 0 END), group_concat(action, ', ') FROM findings "
+      "WHERE kind = 'detection' AND process_key IS NOT NULL GROUP BY process_key", {});
+  if (!flagged) return flagged.error();
+  std::unordered_map<std::string, std::pair<int, std::string>> findings_of;
+  for (const auto& r : flagged->rows)
+    findings_of[text(r[0])] = {static_cast<int>(std::get<int64_t>(r[1])), text(r[2])};
   // The focus, its ancestors and its descendants.
   std::vector<size_t> keep = {f};
   for (size_t a : all.ancestors(f)) keep.push_back(a);
@@ -79,15 +79,16 @@ Expected<std::string> graph_dot(store::Db& db, const GraphOptions& o) {
     return e;
   };
   auto label = [&](std::ostream& out, size_t v) {
-    const auto& r = rows->rows[keep[v]];
-    int rank = std::holds_alternative<int64_t>(r[8]) ? static_cast<int>(std::get<int64_t>(r[8])) : 0;
-    std::string l = esc(fmt::format("{} ({})", text(r[3]).empty() ? "?" : std::string(base_name(text(r[3]))), std::get<int64_t>(r[2])));
-    if (!text(r[4]).empty()) l += "\\n" + esc(text(r[4]).substr(0, 23));
-    if (!text(r[5]).empty()) l += "\\n" + esc(text(r[5]));
-    if (text(r[6]) == "placeholder") l += "\\nnot in log: " + esc(text(r[7]));
-    if (!text(r[9]).empty()) l += "\\n" + esc(text(r[9]));
+    const graph::ProcessNode& n = nodes[keep[v]];
+    auto fi = findings_of.find(n.key);
+    const int rank = fi == findings_of.end() ? 0 : fi->second.first;
+    std::string l = esc(fmt::format("{} ({})", n.image.empty() ? "?" : std::string(base_name(n.image)), n.pid));
+    if (!n.start_iso.empty()) l += "\\n" + esc(n.start_iso.substr(0, 23));
+    if (!n.user.empty()) l += "\\n" + esc(n.user);
+    if (n.placeholder()) l += "\\nnot in log: " + esc(n.orphan_reason);
+    if (fi != findings_of.end() && !fi->second.second.empty()) l += "\\n" + esc(fi->second.second);
     out << fmt::format("[label=\"{}\", shape=box, style=\"filled{}\", fillcolor=\"{}\"{}]", l,
-                       text(r[6]) == "placeholder" ? ",dashed" : "", colour(rank), keep[v] == f ? ", penwidth=3" : "");
+                       n.placeholder() ? ",dashed" : "", colour(rank), keep[v] == f ? ", penwidth=3" : "");
   };
   std::ostringstream out;
   boost::write_graphviz(out, g, label, boost::default_writer(),

@@ -11,27 +11,14 @@
 #include "core/text.hpp"
 #include "core/time.hpp"
 #include "core/vocabulary.hpp"
-#include "graph/process_graph.hpp"
+#include "graph/forest.hpp"
 #include "graph/state.hpp"
 #include "store/query.hpp"
 
 namespace treeline::report {
 namespace {
 
-struct Node {
-  std::string key, host, image, command_line, user, integrity, source, parent_key, method, orphan_reason, start_iso,
-      session_key, elevation;
-  int64_t pid = 0;
-  std::optional<int64_t> start, logon_id, logon_type;
-  std::optional<double> confidence;
-  int64_t candidates = 0;
-};
-
-std::string text(const Cell& c) { return cell_text(c); }
-std::optional<int64_t> integer(const Cell& c) {
-  if (auto* i = std::get_if<int64_t>(&c)) return *i;
-  return std::nullopt;
-}
+using Node = graph::ProcessNode;
 
 // "2022-08-31T19:18:41.6762812Z" -> "2022-08-31 19:18:41.676"
 std::string short_time(const std::optional<int64_t>& ft) {
@@ -50,7 +37,7 @@ std::string describe(const Node& n, size_t width) {
   if (!n.user.empty()) s += "  " + n.user;
   if (n.logon_type) s += fmt::format("  {}", logon_type_short_name(*n.logon_type));
   if (!n.integrity.empty()) s += "  " + n.integrity;
-  if (n.confidence && *n.confidence < 0.9 && n.method != "placeholder")
+  if (n.confidence && *n.confidence < 0.9 && n.link_method != "placeholder")
     s += fmt::format("  [~link {:.2f}, {} candidates]", *n.confidence, n.candidates);
   if (!n.command_line.empty()) {
     std::string cmd = n.command_line;
@@ -75,7 +62,7 @@ nlohmann::ordered_json to_json(const Node& n) {
   j["logon_type"] = n.logon_type ? nlohmann::ordered_json(*n.logon_type) : nlohmann::ordered_json();
   j["integrity_level"] = n.integrity;
   j["source"] = n.source;
-  j["link_method"] = n.method.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(n.method);
+  j["link_method"] = n.link_method.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(n.link_method);
   j["link_confidence"] = n.confidence ? nlohmann::ordered_json(*n.confidence) : nlohmann::ordered_json();
   j["orphan_reason"] = n.orphan_reason.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(n.orphan_reason);
   j["session_key"] = n.session_key;
@@ -86,49 +73,11 @@ nlohmann::ordered_json to_json(const Node& n) {
 
 Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions& o, Format format) {
   if (auto s = graph::require_current_graph(db); !s) return s.error();
-  std::string sql =
-      "SELECT process_key, host, pid, image, command_line, start_ft, start_time, user_name, logon_id, logon_type, "
-      "integrity_level, source, parent_key, link_method, link_confidence, link_candidates, orphan_reason, "
-      "session_key, elevation FROM process_tree";
-  sql += " WHERE (?1 = '' OR host = ?1) ORDER BY host, start_ft IS NULL, start_ft, process_key";
-  auto table = store::run_query(db, sql, {host_short_name(o.host)});
-  if (!table) return table.error();
-
-  std::vector<Node> nodes;
-  std::unordered_map<std::string, size_t> index;
-  for (const auto& r : table->rows) {
-    Node n;
-    n.key = text(r[0]);
-    n.host = text(r[1]);
-    n.pid = integer(r[2]).value_or(0);
-    n.image = text(r[3]);
-    n.command_line = text(r[4]);
-    n.start = integer(r[5]);
-    n.start_iso = text(r[6]);
-    n.user = text(r[7]);
-    n.logon_id = integer(r[8]);
-    n.logon_type = integer(r[9]);
-    n.integrity = text(r[10]);
-    n.source = text(r[11]);
-    n.parent_key = text(r[12]);
-    n.method = text(r[13]);
-    if (auto* d = std::get_if<double>(&r[14])) n.confidence = *d;
-    else if (auto i = integer(r[14])) n.confidence = static_cast<double>(*i);
-    n.candidates = integer(r[15]).value_or(0);
-    n.orphan_reason = text(r[16]);
-    n.session_key = text(r[17]);
-    n.elevation = text(r[18]);
-    index.emplace(n.key, nodes.size());
-    nodes.push_back(std::move(n));
-  }
-  // A placeholder's reason is the one its child links carry.
-  for (const Node& n : nodes)
-    if (n.method == "placeholder")
-      if (auto p = index.find(n.parent_key); p != index.end() && nodes[p->second].orphan_reason.empty())
-        nodes[p->second].orphan_reason = n.orphan_reason;
-  graph::ProcessGraph g(nodes.size());
-  for (size_t i = 0; i < nodes.size(); ++i)
-    if (auto p = index.find(nodes[i].parent_key); !nodes[i].parent_key.empty() && p != index.end()) g.add_link(p->second, i);
+  auto forest = graph::load_forest(db, host_short_name(o.host));
+  if (!forest) return forest.error();
+  const std::vector<Node>& nodes = forest->nodes;
+  const graph::ProcessGraph& g = forest->links;
+  const auto& index = forest->index;
 
   // Which processes to show.
   std::vector<bool> keep(nodes.size(), true);
@@ -240,7 +189,7 @@ Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions&
       stack.pop_back();
       const Node& n = nodes[v];
       t.rows.push_back({int64_t{depth}, n.key, n.parent_key, n.host, n.pid, n.image, n.start_iso, n.user,
-                        n.logon_type ? Cell{*n.logon_type} : Cell{}, n.integrity, n.source, n.method,
+                        n.logon_type ? Cell{*n.logon_type} : Cell{}, n.integrity, n.source, n.link_method,
                         n.confidence ? Cell{*n.confidence} : Cell{}, n.orphan_reason, n.command_line});
       ++shown;
       auto kids = kept_children(v);

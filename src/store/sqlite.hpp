@@ -56,6 +56,7 @@ class Stmt {
     sqlite3_clear_bindings(s_);
   }
   int64_t column_int(int i) const { return sqlite3_column_int64(s_, i); }
+  double column_double(int i) const { return sqlite3_column_double(s_, i); }
   std::string column_text(int i) const {
     auto p = sqlite3_column_text(s_, i);
     return p ? std::string(reinterpret_cast<const char*>(p), sqlite3_column_bytes(s_, i)) : std::string();

@@ -1,0 +1,74 @@
+// The findings table: written whole by each hunt, in the order the analyst reads them.
+#include <algorithm>
+#include <tuple>
+
+#include "core/vocabulary.hpp"
+#include "detect/hunt_parts.hpp"
+#include "store/sqlite.hpp"
+
+namespace treeline::detect {
+
+void sort_findings(std::vector<Finding>& all) {
+  std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
+    auto key = [](const Finding& f) {
+      return std::make_tuple(-severity_rank(f.severity), !f.time.has_value(), f.time.value_or(0), f.host,
+                             f.kind != "detection", f.rule_id, f.process_key);
+    };
+    return key(a) < key(b);
+  });
+}
+
+Status write_findings(store::Db& db, const std::vector<Finding>& all) {
+  auto tx = store::Transaction::begin(db, "writing the findings");
+  if (!tx) return tx.error();
+  if (auto s = db.exec("DELETE FROM finding_events; DELETE FROM findings"); !s) return s;
+  auto ins = db.prepare(
+      "INSERT INTO findings (finding_id, kind, rule_id, title, severity, action, attack, log_id, host, time, "
+      "process_key, chain, matched, detail, target_key, user_name, logon_type, ip_address, rule_ids) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins) return ins.error();
+  auto ins_event = db.prepare("INSERT OR IGNORE INTO finding_events (finding_id, event_pk) VALUES (?, ?)");
+  if (!ins_event) return ins_event.error();
+  auto put = [&](int i, const std::string& v) {
+    if (v.empty()) ins->bind_null(i); else ins->bind(i, std::string_view(v));
+  };
+  auto put_int = [&](int i, const std::optional<int64_t>& v) {
+    if (v) ins->bind(i, *v); else ins->bind_null(i);
+  };
+  int64_t id = 0;
+  for (const Finding& f : all) {
+    ins->reset();
+    ins->bind(1, ++id);
+    put(2, f.kind);
+    put(3, f.rule_id);
+    put(4, f.title);
+    put(5, f.severity);
+    put(6, f.action);
+    put(7, f.attack);
+    put(8, f.log_id);
+    put(9, f.host);
+    put_int(10, f.time);
+    put(11, f.process_key);
+    put(12, f.chain.is_null() ? "" : f.chain.dump());
+    put(13, f.matched.is_null() ? "" : f.matched.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    put(14, f.detail);
+    put(15, f.target_key);
+    put(16, f.user);
+    put_int(17, f.logon_type);
+    put(18, f.ip);
+    std::string ids;
+    for (const Rule* r : f.rules) ids += (ids.empty() ? "" : ",") + r->id;
+    // A Sigma hit and a coverage fact are one rule each; a chain detection lists its rules.
+    put(19, f.rules.empty() ? f.rule_id : ids);
+    if (ins->step() != SQLITE_DONE) return db.error("writing a finding");
+    for (int64_t e : f.events) {
+      ins_event->reset();
+      ins_event->bind(1, id);
+      ins_event->bind(2, e);
+      if (ins_event->step() != SQLITE_DONE) return db.error("writing a finding's events");
+    }
+  }
+  return tx->commit();
+}
+
+}  // namespace treeline::detect
