@@ -21,6 +21,9 @@ Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules, const si
   }
   auto forest = load_forest(db);
   if (!forest) return forest.error();
+  // The pages read for the forest are not read again: their cache goes back before the scan
+  // fills memory with hits.
+  if (auto s = db.exec("PRAGMA shrink_memory"); !s) return s.error();
   const Forest& f = *forest;
   stats.processes = static_cast<int64_t>(f.procs.size());
 

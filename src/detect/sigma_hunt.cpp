@@ -229,7 +229,18 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
   // A process logged by both its 4688 and its Sysmon 1 is one process: a rule that matches both
   // events is one finding on it, which names both.
   std::map<std::pair<size_t, size_t>, size_t> by_rule_process;
-  for (const auto& h : scan->hits) {
+  // Correlations first: they read the hits whole, which the findings of single hits then take apart.
+  sigma::CorrelateStats cstats;
+  for (const auto& m : sigma::correlate(rules, scan->hits, cstats)) {
+    const sigma::SigmaCorrelation& c = rules.correlations[m.correlation];
+    ++stats.correlation_matches;
+    if (!c.standalone) continue;  // counted by the correlation that names it
+    out.push_back(correlation_finding(rules, c, m, scan->hits, [&](const sigma::SigmaHit& h) {
+      bool created = false;
+      return process_of(h, f, *ix, created);
+    }, f));
+  }
+  for (auto& h : scan->hits) {
     const sigma::SigmaRule& r = rules.rules[h.rule];
     if (!r.standalone) continue;  // a part of a correlation only
     bool created = false;
@@ -240,8 +251,8 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
         Finding& first = out[it->second];
         first.detail += "; " + event_text(h);
         first.events.push_back(h.event_pk);
-        for (const auto& [name, value] : h.matched)
-          if (!first.matched.contains(name)) first.matched[name] = value;
+        for (auto& [name, value] : h.matched)
+          if (!first.matched.contains(name)) first.matched[name] = std::move(value);
         continue;
       }
     }
@@ -251,24 +262,16 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
     d.severity = severity_of(r.level);
     d.action = action_of(r.name, r.file);
     d.attack = attack_ids(r.tags);
-    d.host = h.host;
+    d.host = std::move(h.host);
     d.time = h.time;
-    for (const auto& [name, value] : h.matched) d.matched[name] = value;
+    // The hit's strings move into the finding: the two are never held twice.
+    for (auto& [name, value] : h.matched) d.matched[name] = std::move(value);
+    h.matched = {};
     d.detail = "Sigma, on " + event_text(h);
     d.events = {h.event_pk};
     if (p) set_process(d, f.procs[*p]);
     else ++stats.hits_without_process;
     out.push_back(std::move(d));
-  }
-  sigma::CorrelateStats cstats;
-  for (const auto& m : sigma::correlate(rules, scan->hits, cstats)) {
-    const sigma::SigmaCorrelation& c = rules.correlations[m.correlation];
-    ++stats.correlation_matches;
-    if (!c.standalone) continue;  // counted by the correlation that names it
-    out.push_back(correlation_finding(rules, c, m, scan->hits, [&](const sigma::SigmaHit& h) {
-      bool created = false;
-      return process_of(h, f, *ix, created);
-    }, f));
   }
   stats.ungrouped_hits = cstats.ungrouped;
   return out;

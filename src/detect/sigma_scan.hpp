@@ -42,6 +42,9 @@ struct ScanReport {
 // adds a field the event lacks.
 using Enrich = std::function<void(int64_t event_pk, const std::function<void(std::string_view, std::string_view)>& add)>;
 
-Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich& enrich = {});
+// `threads` readers (0: one per core, at most 4), each on its own connection to the case, share
+// the events in ranges of event_pk; the hits come out in the same order however many there are.
+// `enrich` is called from those threads: it must only read.
+Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich& enrich = {}, unsigned threads = 0);
 
 }  // namespace treeline::detect::sigma

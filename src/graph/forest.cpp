@@ -65,6 +65,7 @@ Expected<Forest> load_forest(store::Db& db, const std::string& host) {
     ProcessNode& parent = f.nodes[p->second];
     if (n.link_method == "placeholder" && parent.orphan_reason.empty()) parent.orphan_reason = n.orphan_reason;
   }
+  f.links.seal();  // the hunt's Sigma readers walk it from several threads
   return f;
 }
 

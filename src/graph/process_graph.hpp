@@ -25,6 +25,9 @@ class ProcessGraph {
 
   explicit ProcessGraph(size_t vertices) : vertices_(vertices) {}
   void add_link(size_t parent, size_t child);
+  // Builds the graph from the links now. The reads below build it on first use otherwise, so
+  // they are safe from several threads only once it is sealed (load_forest seals what it loads).
+  void seal() const { graph(); }
 
   // Every vertex reachable upwards (parent, grandparent, ...), nearest first.
   std::vector<size_t> ancestors(size_t v) const;
