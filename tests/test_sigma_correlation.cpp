@@ -44,7 +44,7 @@ SigmaHit hit(size_t rule, int64_t seconds, std::vector<std::pair<std::string, st
 
 std::vector<CorrelationMatch> run(const SigmaSet& set, const std::vector<SigmaHit>& hits) {
   CorrelateStats stats;
-  return correlate(set, hits, stats);
+  return correlate(set, Hits(hits.begin(), hits.end()), stats);
 }
 
 }  // namespace
@@ -65,7 +65,7 @@ TEST_CASE("event_count counts per group within the timespan, and a window that m
   for (int i = 0; i < 3; ++i) hits.push_back(hit(failed, 1000 + i * 200, {{"TargetUserName", "carol"}}));  // too slow
   hits.push_back(hit(failed, 20, {}));  // no TargetUserName: cannot be grouped
   CorrelateStats stats;
-  auto m = correlate(set, hits, stats);
+  auto m = correlate(set, Hits(hits.begin(), hits.end()), stats);
   REQUIRE(m.size() == 1);
   CHECK(m[0].group == std::vector<std::pair<std::string, std::string>>{{"TargetUserName", "admin"}});
   CHECK(m[0].count == 4);

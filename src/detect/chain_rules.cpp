@@ -147,7 +147,10 @@ std::vector<Finding> chain_findings(const std::vector<Rule>& rules, const Forest
       by_action[rule.action] = found.size();
       found.push_back(std::move(*d));
     }
-    for (const auto& [action, k] : by_action) finish_detection(found[k], f.procs[i]);
+    for (const auto& [action, k] : by_action) {
+      finish_detection(found[k], f.procs[i]);
+      found[k].compact();
+    }
   }
   return found;
 }

@@ -18,6 +18,15 @@ struct Finding {
   std::optional<int64_t> time, logon_type;
   std::vector<int64_t> events;  // the events it rests on (a Sigma hit's, every event a correlation counted)
   nlohmann::ordered_json chain = nlohmann::ordered_json::array(), matched = nlohmann::ordered_json::object();
+  // chain and matched as JSON text ("" for null) once compact() has frozen them: a hunt holds
+  // every finding until it writes them, and the text takes a fraction of the documents' memory.
+  std::string chain_text, matched_text;
+  bool compacted = false;
+
+  void compact();
+  // The JSON text of chain and matched, compacted or not ("" for null).
+  std::string chain_json() const;
+  std::string matched_json() const;
 };
 
 }  // namespace treeline::detect

@@ -8,6 +8,26 @@
 
 namespace treeline::detect {
 
+std::string Finding::chain_json() const {
+  if (compacted) return chain_text;
+  return chain.is_null() ? "" : chain.dump();
+}
+
+std::string Finding::matched_json() const {
+  if (compacted) return matched_text;
+  // Event text is not always valid UTF-8: a bad byte becomes U+FFFD, not an exception.
+  return matched.is_null() ? "" : matched.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void Finding::compact() {
+  if (compacted) return;
+  chain_text = chain_json();
+  matched_text = matched_json();
+  chain = nullptr;
+  matched = nullptr;
+  compacted = true;
+}
+
 void sort_findings(std::vector<Finding>& all) {
   std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
     auto key = [](const Finding& f) {
@@ -49,8 +69,8 @@ Status write_findings(store::Db& db, const std::vector<Finding>& all) {
     put(9, f.host);
     put_int(10, f.time);
     put(11, f.process_key);
-    put(12, f.chain.is_null() ? "" : f.chain.dump());
-    put(13, f.matched.is_null() ? "" : f.matched.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    put(12, f.chain_json());
+    put(13, f.matched_json());
     put(14, f.detail);
     put(15, f.target_key);
     put(16, f.user);

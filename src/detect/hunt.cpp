@@ -19,6 +19,9 @@ Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules, const si
     if (!rebuilt) return rebuilt.error();
     stats.graph_rebuilt = true;
   }
+  // The hunt reads each table once, in order: a small page cache serves it, and the memory goes
+  // to the forest and the findings instead.
+  if (auto s = db.exec("PRAGMA cache_size = -16384"); !s) return s.error();
   auto forest = load_forest(db);
   if (!forest) return forest.error();
   // The pages read for the forest are not read again: their cache goes back before the scan
@@ -31,7 +34,10 @@ Expected<HuntStats> hunt(store::Db& db, const std::vector<Rule>& rules, const si
   if (sigma_rules) {
     auto sigma_found = sigma_findings(db, f, *sigma_rules, stats.sigma);
     if (!sigma_found) return sigma_found.error();
+    found.reserve(found.size() + sigma_found->size());
     for (auto& d : *sigma_found) found.push_back(std::move(d));
+    sigma_found->clear();
+    sigma_found->shrink_to_fit();
   }
   stats.detections = static_cast<int64_t>(found.size());
   if (auto s = add_coverage(db, found); !s) return s.error();

@@ -18,17 +18,14 @@ constexpr int64_t kFiletimePerSecond = 10'000'000;
 struct Occurrence {
   int64_t time = 0;
   size_t ref = 0;  // index into the correlation's refs
-  const Fields* fields = nullptr;
-  const Fields* more = nullptr;  // a hit's captured fields
+  const Fields* fields = nullptr;  // a hit's captured fields, or a match's group
   const std::vector<size_t>* hits = nullptr;  // a correlation match's events; else `hit`
   size_t hit = 0;
   std::string value;  // value_count: the counted field's value
 
   std::optional<std::string_view> field(const std::string& name) const {
-    for (const Fields* fs : {fields, more})
-      if (fs)
-        for (const auto& [k, v] : *fs)
-          if (k == name) return std::string_view(v);
+    for (const auto& [k, v] : *fields)
+      if (k == name) return std::string_view(v);
     return std::nullopt;
   }
   size_t first_hit() const { return hits ? (hits->empty() ? 0 : hits->front()) : hit; }
@@ -200,7 +197,7 @@ void ordered(size_t ci, const SigmaCorrelation& c, const Fields& group, const st
 
 }  // namespace
 
-std::vector<CorrelationMatch> correlate(const SigmaSet& set, const std::vector<SigmaHit>& hits, CorrelateStats& stats) {
+std::vector<CorrelationMatch> correlate(const SigmaSet& set, const Hits& hits, CorrelateStats& stats) {
   std::vector<std::vector<size_t>> hits_of(set.rules.size());
   for (size_t h = 0; h < hits.size(); ++h) hits_of[hits[h].rule].push_back(h);
   std::vector<std::vector<CorrelationMatch>> matches(set.correlations.size());
@@ -211,10 +208,10 @@ std::vector<CorrelationMatch> correlate(const SigmaSet& set, const std::vector<S
       const auto& r = c.refs[k];
       if (r.correlation) {
         for (const CorrelationMatch& m : matches[r.index])
-          grouper.add(Occurrence{m.last, k, &m.group, nullptr, &m.hits, 0, {}}, stats);
+          grouper.add(Occurrence{m.last, k, &m.group, &m.hits, 0, {}}, stats);
       } else {
         for (size_t h : hits_of[r.index])
-          grouper.add(Occurrence{hits[h].time, k, &hits[h].matched, &hits[h].captured, nullptr, h, {}}, stats);
+          grouper.add(Occurrence{hits[h].time, k, &hits[h].captured, nullptr, h, {}}, stats);
       }
     }
     for (auto& [key, group] : grouper.groups()) {

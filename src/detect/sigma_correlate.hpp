@@ -28,6 +28,6 @@ struct CorrelateStats {
 
 // Windows are taken as an analyst reads them: from each event, the longest run within the
 // timespan; a window that meets the condition is one match, and the next starts after it.
-std::vector<CorrelationMatch> correlate(const SigmaSet& set, const std::vector<SigmaHit>& hits, CorrelateStats& stats);
+std::vector<CorrelationMatch> correlate(const SigmaSet& set, const Hits& hits, CorrelateStats& stats);
 
 }  // namespace treeline::detect::sigma

@@ -139,7 +139,7 @@ std::string duration_text(int64_t filetime_span) {
 
 template <typename ProcessOf>
 Finding correlation_finding(const sigma::SigmaSet& set, const sigma::SigmaCorrelation& c,
-                            const sigma::CorrelationMatch& m, const std::vector<sigma::SigmaHit>& hits,
+                            const sigma::CorrelationMatch& m, const sigma::Hits& hits,
                             ProcessOf process_of, const Forest& f) {
   using Type = sigma::SigmaCorrelation::Type;
   Finding d;
@@ -226,6 +226,11 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
   stats.evaluations = scan->evaluations;
   stats.hits = static_cast<int64_t>(scan->hits.size());
   std::vector<Finding> out;
+  // Reserved at its most (one finding per hit): a vector of findings that grows by doubling holds
+  // two copies of itself while it moves.
+  out.reserve(static_cast<size_t>(std::count_if(scan->hits.begin(), scan->hits.end(), [&](const sigma::SigmaHit& h) {
+    return rules.rules[h.rule].standalone;
+  })));
   // A process logged by both its 4688 and its Sysmon 1 is one process: a rule that matches both
   // events is one finding on it, which names both.
   std::map<std::pair<size_t, size_t>, size_t> by_rule_process;
@@ -239,6 +244,7 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
       bool created = false;
       return process_of(h, f, *ix, created);
     }, f));
+    out.back().compact();
   }
   for (auto& h : scan->hits) {
     const sigma::SigmaRule& r = rules.rules[h.rule];
@@ -251,8 +257,12 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
         Finding& first = out[it->second];
         first.detail += "; " + event_text(h);
         first.events.push_back(h.event_pk);
-        for (auto& [name, value] : h.matched)
-          if (!first.matched.contains(name)) first.matched[name] = std::move(value);
+        // The twin's fields join the first event's (rare: the text is read back for it).
+        auto merged = nlohmann::ordered_json::parse(first.matched_text);
+        const auto twin = nlohmann::ordered_json::parse(h.matched);
+        for (const auto& [name, value] : twin.items())
+          if (!merged.contains(name)) merged[name] = value;
+        first.matched_text = merged.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         continue;
       }
     }
@@ -264,13 +274,14 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
     d.attack = attack_ids(r.tags);
     d.host = std::move(h.host);
     d.time = h.time;
-    // The hit's strings move into the finding: the two are never held twice.
-    for (auto& [name, value] : h.matched) d.matched[name] = std::move(value);
-    h.matched = {};
     d.detail = "Sigma, on " + event_text(h);
     d.events = {h.event_pk};
     if (p) set_process(d, f.procs[*p]);
     else ++stats.hits_without_process;
+    // Held as text from here: the hit's (moved, never copied) and the one-process chain's.
+    d.matched = nullptr;
+    d.compact();
+    d.matched_text = std::move(h.matched);
     out.push_back(std::move(d));
   }
   stats.ungrouped_hits = cstats.ungrouped;

@@ -109,7 +109,7 @@ Prefilter::Prefilter(const std::vector<const SigmaRule*>& rules) : rule_count_(r
         // folding is a superset of the matcher's ASCII folding (a candidate is never lost).
         RE2::Options o;
         o.set_encoding(RE2::Options::EncodingLatin1);
-        o.set_max_mem(int64_t{64} << 20);
+        o.set_max_mem(int64_t{16} << 20);
         o.set_log_errors(false);
         fs->set = std::make_unique<RE2::Set>(o, RE2::UNANCHORED);
         fields_.push_back(std::move(fs));

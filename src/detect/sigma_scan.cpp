@@ -47,9 +47,13 @@ SigmaHit make_hit(size_t r, const SigmaRule& rule, const store::Stmt& st, const 
   h.process_guid = fields.get(access ? "SourceProcessGuid" : "ProcessGuid");
   h.process_id = fields.get(access ? "SourceProcessId" : "ProcessId");
   // A rule only a correlation counts is never shown: its hits keep what the correlation groups by.
-  if (rule.standalone)
+  if (rule.standalone) {
+    nlohmann::ordered_json matched = nlohmann::ordered_json::object();
     for (const auto& name : tested)
-      if (auto v = fields.field(name)) h.matched.emplace_back(name, std::string(*v));
+      if (auto v = fields.field(name)) matched[name] = *v;
+    // Event text is not always valid UTF-8: a bad byte becomes U+FFFD, not an exception.
+    h.matched = matched.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
   for (const auto& name : rule.captured)
     if (auto v = fields.field(name)) h.captured.emplace_back(name, std::string(*v));
   return h;
@@ -108,7 +112,7 @@ class GroupMatcher {
 };
 
 struct WorkerResult {
-  std::vector<SigmaHit> hits;
+  Hits hits;
   int64_t events_scanned = 0, evaluations = 0;
   std::optional<Error> error;
 };
@@ -225,17 +229,19 @@ Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich&
         }
       });
   }
-  size_t total = 0;
   for (auto& r : results) {
     if (r.error) return *r.error;
-    total += r.hits.size();
     report.events_scanned += r.events_scanned;
     report.evaluations += r.evaluations;
   }
+  // The first worker's hits are the result's; the others' join them.
+  size_t total = 0;
+  for (auto& r : results) total += r.hits.size();
+  report.hits = std::move(results[0].hits);
   report.hits.reserve(total);
-  for (auto& r : results) {
-    std::move(r.hits.begin(), r.hits.end(), std::back_inserter(report.hits));
-    r.hits = {};
+  for (size_t k = 1; k < results.size(); ++k) {
+    std::move(results[k].hits.begin(), results[k].hits.end(), std::back_inserter(report.hits));
+    results[k].hits = {};
   }
   // The same order however the work was shared: by rule, then event.
   std::sort(report.hits.begin(), report.hits.end(),

@@ -26,12 +26,16 @@ struct SigmaHit {
   // What ties the event to its process: Sysmon's ProcessGuid (SourceProcessGuid for a process
   // access), else the ProcessId the event names, as written.
   std::string process_guid, process_id;
-  std::vector<std::pair<std::string, std::string>> matched;  // each field the rule tests, with the event's value
+  // A JSON object: each field the rule tests, with the event's value (empty for a rule only a
+  // correlation counts, which is never shown).
+  std::string matched;
   std::vector<std::pair<std::string, std::string>> captured;  // the rule's `captured` fields the event has
 };
 
+using Hits = std::vector<SigmaHit>;
+
 struct ScanReport {
-  std::vector<SigmaHit> hits;  // by rule, then event
+  Hits hits;  // by rule, then event
   int64_t events_scanned = 0;  // events read, once per logsource
   int64_t evaluations = 0;     // rule-on-event evaluations the prefilters left to do
   std::vector<size_t> rules_without_events;  // logsources treeline does not read (not run)

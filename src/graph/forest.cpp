@@ -10,12 +10,15 @@ std::optional<int64_t> integer(const store::Stmt& st, int i) {
 
 }  // namespace
 
-std::optional<size_t> Forest::find(const std::string& key) const {
-  auto it = index.find(key);
-  return it == index.end() ? std::nullopt : std::optional<size_t>(it->second);
+Expected<size_t> count_process_rows(store::Db& db, const std::string& host) {
+  auto st = db.prepare("SELECT count(*) FROM processes WHERE (?1 = '' OR host = ?1)");
+  if (!st) return st.error();
+  st->bind(1, std::string_view(host));
+  if (st->step() != SQLITE_ROW) return db.error("counting the processes");
+  return static_cast<size_t>(st->column_int(0));
 }
 
-Expected<Forest> load_forest(store::Db& db, const std::string& host) {
+Status read_process_rows(store::Db& db, const std::string& host, const std::function<void(ProcessNode&&)>& take) {
   auto st = db.prepare(
       "SELECT process_key, host, boot, pid, image, command_line, start_ft, end_ft, start_time, user_name, logon_id, "
       "logon_type, integrity_level, elevation, source, parent_key, link_method, link_confidence, link_candidates, "
@@ -23,7 +26,6 @@ Expected<Forest> load_forest(store::Db& db, const std::string& host) {
       "WHERE (?1 = '' OR host = ?1) ORDER BY host, start_ft IS NULL, start_ft, process_key");
   if (!st) return st.error();
   st->bind(1, std::string_view(host));
-  Forest f;
   int rc;
   while ((rc = st->step()) == SQLITE_ROW) {
     ProcessNode n;
@@ -50,23 +52,27 @@ Expected<Forest> load_forest(store::Db& db, const std::string& host) {
     n.session_key = text(*st, 20);
     n.ip = text(*st, 21);
     n.original_file_name = text(*st, 22);
-    f.index.emplace(n.key, f.nodes.size());
-    f.nodes.push_back(std::move(n));
+    take(std::move(n));
   }
   if (rc != SQLITE_DONE) return db.error("reading the process tree");
-  f.links = ProcessGraph(f.nodes.size());
-  for (size_t i = 0; i < f.nodes.size(); ++i) {
-    const ProcessNode& n = f.nodes[i];
+  return ok_status();
+}
+
+ProcessGraph link_nodes(size_t count, const std::unordered_map<std::string, size_t>& index,
+                        const std::function<ProcessNode&(size_t)>& node) {
+  ProcessGraph links(count);
+  for (size_t i = 0; i < count; ++i) {
+    const ProcessNode& n = node(i);
     if (n.parent_key.empty()) continue;
-    auto p = f.index.find(n.parent_key);
-    if (p == f.index.end()) continue;
-    f.links.add_link(p->second, i);
+    auto p = index.find(n.parent_key);
+    if (p == index.end()) continue;
+    links.add_link(p->second, i);
     // A placeholder stands for a parent the log never showed; its children's links say why.
-    ProcessNode& parent = f.nodes[p->second];
+    ProcessNode& parent = node(p->second);
     if (n.link_method == "placeholder" && parent.orphan_reason.empty()) parent.orphan_reason = n.orphan_reason;
   }
-  f.links.seal();  // the hunt's Sigma readers walk it from several threads
-  return f;
+  links.seal();  // the hunt's Sigma readers walk it from several threads
+  return links;
 }
 
 }  // namespace treeline::graph
