@@ -34,7 +34,7 @@ size_t rule_index(const SigmaSet& set, const std::string& name) {
 SigmaHit hit(size_t rule, int64_t seconds, std::vector<std::pair<std::string, std::string>> fields) {
   static int64_t pk = 0;
   SigmaHit h;
-  h.rule = rule;
+  h.rule = static_cast<uint32_t>(rule);
   h.event_pk = ++pk;
   h.time = seconds * kSecond;
   h.host = "dc01";

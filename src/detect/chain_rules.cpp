@@ -105,22 +105,30 @@ void merge_into(Finding& into, Finding&& more) {
   if (more.chain.size() > into.chain.size()) into.chain = std::move(more.chain);
 }
 
-void finish_detection(Finding& d, const Proc& p) {
+// The text of a finding of these rules (the most severe first), made once per set of rules.
+using RuleTexts = std::map<std::vector<const Rule*>, std::shared_ptr<const RuleText>>;
+
+std::shared_ptr<const RuleText> text_of(const std::vector<const Rule*>& rules, RuleTexts& made) {
+  auto& text = made[rules];
+  if (text) return text;
+  const Rule& top = *rules.front();
+  RuleText t{top.id, top.title, top.severity, top.action, "", ""};
+  std::vector<std::string> attack;
+  for (const Rule* r : rules) {
+    for (const auto& a : r->attack)
+      if (std::find(attack.begin(), attack.end(), a) == attack.end()) attack.push_back(a);
+    if (t.log_id.empty()) t.log_id = r->log_id;
+  }
+  for (const auto& a : attack) t.attack += (t.attack.empty() ? "" : ",") + a;
+  text = std::make_shared<const RuleText>(std::move(t));
+  return text;
+}
+
+void finish_detection(Finding& d, const Proc& p, RuleTexts& made) {
   std::stable_sort(d.rules.begin(), d.rules.end(), [](const Rule* a, const Rule* b) {
     return severity_rank(a->severity) > severity_rank(b->severity);
   });
-  const Rule& top = *d.rules.front();
-  d.rule_id = top.id;
-  d.title = top.title;
-  d.severity = top.severity;
-  d.action = top.action;
-  std::vector<std::string> attack;
-  for (const Rule* r : d.rules) {
-    for (const auto& t : r->attack)
-      if (std::find(attack.begin(), attack.end(), t) == attack.end()) attack.push_back(t);
-    if (d.log_id.empty()) d.log_id = r->log_id;
-  }
-  for (const auto& t : attack) d.attack += (d.attack.empty() ? "" : ",") + t;
+  d.rule = text_of(d.rules, made);
   d.host = p.host;
   d.time = p.start;
   d.process_key = p.key;
@@ -133,6 +141,7 @@ void finish_detection(Finding& d, const Proc& p) {
 
 std::vector<Finding> chain_findings(const std::vector<Rule>& rules, const Forest& f, HuntStats& stats) {
   std::vector<Finding> found;
+  RuleTexts made;
   for (size_t i = 0; i < f.procs.size(); ++i) {
     if (f.procs[i].placeholder) continue;
     std::map<std::string, size_t> by_action;  // this process's finding per action
@@ -148,7 +157,7 @@ std::vector<Finding> chain_findings(const std::vector<Rule>& rules, const Forest
       found.push_back(std::move(*d));
     }
     for (const auto& [action, k] : by_action) {
-      finish_detection(found[k], f.procs[i]);
+      finish_detection(found[k], f.procs[i], made);
       found[k].compact();
     }
   }

@@ -18,11 +18,7 @@ Status add_coverage(store::Db& db, std::vector<Finding>& out) {
     while ((rc = st->step()) == SQLITE_ROW) {
       Finding c;
       c.kind = "coverage";
-      c.rule_id = text(0);
-      c.title = text(1);
-      c.severity = text(2);
-      c.action = text(3);
-      c.attack = text(4);
+      c.rule = std::make_shared<const RuleText>(RuleText{text(0), text(1), text(2), text(3), text(4), ""});
       c.host = text(5);
       if (!st->column_is_null(6)) c.time = st->column_int(6);
       c.detail = text(7);

@@ -30,9 +30,11 @@ void Finding::compact() {
 
 void sort_findings(std::vector<Finding>& all) {
   std::stable_sort(all.begin(), all.end(), [](const Finding& a, const Finding& b) {
+    // References, not copies: the sort compares millions of times.
     auto key = [](const Finding& f) {
-      return std::make_tuple(-severity_rank(f.severity), !f.time.has_value(), f.time.value_or(0), f.host,
-                             f.kind != "detection", f.rule_id, f.process_key);
+      return std::make_tuple(-severity_rank(f.rule->severity), !f.time.has_value(), f.time.value_or(0),
+                             std::cref(f.host), f.kind != "detection", std::cref(f.rule->rule_id),
+                             std::cref(f.process_key));
     };
     return key(a) < key(b);
   });
@@ -60,12 +62,13 @@ Status write_findings(store::Db& db, const std::vector<Finding>& all) {
     ins->reset();
     ins->bind(1, ++id);
     put(2, f.kind);
-    put(3, f.rule_id);
-    put(4, f.title);
-    put(5, f.severity);
-    put(6, f.action);
-    put(7, f.attack);
-    put(8, f.log_id);
+    const RuleText& r = *f.rule;
+    put(3, r.rule_id);
+    put(4, r.title);
+    put(5, r.severity);
+    put(6, r.action);
+    put(7, r.attack);
+    put(8, r.log_id);
     put(9, f.host);
     put_int(10, f.time);
     put(11, f.process_key);
@@ -77,9 +80,9 @@ Status write_findings(store::Db& db, const std::vector<Finding>& all) {
     put_int(17, f.logon_type);
     put(18, f.ip);
     std::string ids;
-    for (const Rule* r : f.rules) ids += (ids.empty() ? "" : ",") + r->id;
+    for (const Rule* each : f.rules) ids += (ids.empty() ? "" : ",") + each->id;
     // A Sigma hit and a coverage fact are one rule each; a chain detection lists its rules.
-    put(19, f.rules.empty() ? f.rule_id : ids);
+    put(19, f.rules.empty() ? r.rule_id : ids);
     if (ins->step() != SQLITE_DONE) return db.error("writing a finding");
     for (int64_t e : f.events) {
       ins_event->reset();

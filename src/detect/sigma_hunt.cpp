@@ -87,9 +87,9 @@ std::optional<size_t> process_of(const sigma::SigmaHit& h, const Forest& f, cons
   auto pid = parse_windows_int(h.process_id);
   if (!pid || *pid <= 0) return std::nullopt;
   Proc at;
-  at.host = h.host;
+  at.host = std::string(h.host);
   at.start = h.time;
-  if (auto b = ix.boots.find(h.host); b != ix.boots.end())
+  if (auto b = ix.boots.find(std::string(h.host)); b != ix.boots.end())
     for (const auto& [start, boot] : b->second)
       if (start <= h.time) at.boot = boot;
   return f.resolve_pid(at, *pid);
@@ -137,14 +137,13 @@ std::string duration_text(int64_t filetime_span) {
   return fmt::format("{} h {} min", s / 3600, (s % 3600) / 60);
 }
 
-template <typename ProcessOf>
-Finding correlation_finding(const sigma::SigmaSet& set, const sigma::SigmaCorrelation& c,
-                            const sigma::CorrelationMatch& m, const sigma::Hits& hits,
-                            ProcessOf process_of, const Forest& f) {
-  using Type = sigma::SigmaCorrelation::Type;
-  Finding d;
-  d.rule_id = !c.id.empty() ? c.id : c.name;
-  d.title = c.title;
+std::shared_ptr<const RuleText> rule_text(const sigma::SigmaRule& r) {
+  return std::make_shared<const RuleText>(
+      RuleText{r.id, r.title, severity_of(r.level), action_of(r.name, r.file), attack_ids(r.tags), ""});
+}
+
+// A correlation's level and tags, or where it gives none those of the rules it counts.
+std::shared_ptr<const RuleText> correlation_text(const sigma::SigmaSet& set, const sigma::SigmaCorrelation& c) {
   std::string level = c.level;
   std::vector<std::string> tags = c.tags;
   if (level.empty() || tags.empty()) {
@@ -154,11 +153,19 @@ Finding correlation_finding(const sigma::SigmaSet& set, const sigma::SigmaCorrel
     if (level.empty()) level = rules_level;
     if (tags.empty()) tags = rules_tags;
   }
-  d.severity = severity_of(level);
-  d.action = action_of(c.name, c.file);
-  d.attack = attack_ids(tags);
+  return std::make_shared<const RuleText>(RuleText{!c.id.empty() ? c.id : c.name, c.title, severity_of(level),
+                                                   action_of(c.name, c.file), attack_ids(tags), ""});
+}
+
+template <typename ProcessOf>
+Finding correlation_finding(std::shared_ptr<const RuleText> text, const sigma::SigmaCorrelation& c,
+                            const sigma::CorrelationMatch& m, const sigma::Hits& hits, ProcessOf process_of,
+                            const Forest& f) {
+  using Type = sigma::SigmaCorrelation::Type;
+  Finding d;
+  d.rule = std::move(text);
   const sigma::SigmaHit& first = hits[m.hits.front()];
-  d.host = first.host;
+  d.host = std::string(first.host);
   d.time = m.first;
   std::vector<std::string> hosts;
   std::optional<std::optional<size_t>> one_process;  // the process of every event, if they share one
@@ -166,7 +173,7 @@ Finding correlation_finding(const sigma::SigmaSet& set, const sigma::SigmaCorrel
   for (size_t k = 0; k < m.hits.size(); ++k) {
     const sigma::SigmaHit& h = hits[m.hits[k]];
     d.events.push_back(h.event_pk);
-    if (std::find(hosts.begin(), hosts.end(), h.host) == hosts.end()) hosts.push_back(h.host);
+    if (std::find(hosts.begin(), hosts.end(), h.host) == hosts.end()) hosts.emplace_back(h.host);
     auto p = process_of(h);
     if (!one_process) one_process = p;
     else if (*one_process != p) one_process = std::optional<size_t>{};
@@ -235,12 +242,15 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
   // events is one finding on it, which names both.
   std::map<std::pair<size_t, size_t>, size_t> by_rule_process;
   // Correlations first: they read the hits whole, which the findings of single hits then take apart.
+  // One text per rule and per correlation, shared by their findings.
+  std::vector<std::shared_ptr<const RuleText>> texts(rules.rules.size()), correlation_texts(rules.correlations.size());
   sigma::CorrelateStats cstats;
   for (const auto& m : sigma::correlate(rules, scan->hits, cstats)) {
     const sigma::SigmaCorrelation& c = rules.correlations[m.correlation];
     ++stats.correlation_matches;
     if (!c.standalone) continue;  // counted by the correlation that names it
-    out.push_back(correlation_finding(rules, c, m, scan->hits, [&](const sigma::SigmaHit& h) {
+    if (!correlation_texts[m.correlation]) correlation_texts[m.correlation] = correlation_text(rules, c);
+    out.push_back(correlation_finding(correlation_texts[m.correlation], c, m, scan->hits, [&](const sigma::SigmaHit& h) {
       bool created = false;
       return process_of(h, f, *ix, created);
     }, f));
@@ -267,12 +277,9 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
       }
     }
     Finding d;
-    d.rule_id = r.id;
-    d.title = r.title;
-    d.severity = severity_of(r.level);
-    d.action = action_of(r.name, r.file);
-    d.attack = attack_ids(r.tags);
-    d.host = std::move(h.host);
+    if (!texts[h.rule]) texts[h.rule] = rule_text(r);
+    d.rule = texts[h.rule];
+    d.host = std::string(h.host);
     d.time = h.time;
     d.detail = "Sigma, on " + event_text(h);
     d.events = {h.event_pk};

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <iterator>
 #include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <optional>
 #include <unordered_map>
@@ -33,13 +35,13 @@ std::vector<std::string> tested_fields(const SigmaRule& rule) {
 
 // A hit of rule `r` on the event the statement is on and `fields` hold.
 SigmaHit make_hit(size_t r, const SigmaRule& rule, const store::Stmt& st, const EventFields& fields,
-                  const std::vector<std::string>& tested) {
+                  const std::vector<std::string>& tested, std::string_view channel, std::string_view host) {
   SigmaHit h;
-  h.rule = r;
+  h.rule = static_cast<uint32_t>(r);
   h.event_pk = st.column_int(0);
-  h.channel = st.column_text(1);
-  h.event_id = st.column_int(3);
-  h.host = st.column_text(6);
+  h.channel = channel;
+  h.event_id = static_cast<uint16_t>(st.column_int(3));
+  h.host = host;
   h.time = st.column_int(7);
   h.record_id = st.column_int(8);
   h.recovered = st.column_int(9) != 0;
@@ -145,6 +147,9 @@ void scan_units(store::Db& db, const SigmaSet& set, const std::vector<Group>& gr
     st->bind(2, unit.lo);
     st->bind(3, unit.hi);
     const bool sysmon = source.channel == "Microsoft-Windows-Sysmon/Operational";
+    const std::string_view channel = intern_name(source.channel);
+    std::string last_host;
+    std::string_view host;
     int rc;
     while ((rc = st->step()) == SQLITE_ROW) {
       ++out.events_scanned;
@@ -155,7 +160,13 @@ void scan_units(store::Db& db, const SigmaSet& set, const std::vector<Group>& gr
       matcher.candidates(id, fields, to_run);
       out.evaluations += static_cast<int64_t>(to_run.size());
       for (size_t r : to_run)
-        if (set.rules[r].matches(fields)) out.hits.push_back(make_hit(r, set.rules[r], *st, fields, tested[r]));
+        if (set.rules[r].matches(fields)) {
+          if (host.empty() || st->column_text(6) != last_host) {
+            last_host = st->column_text(6);
+            host = intern_name(last_host);
+          }
+          out.hits.push_back(make_hit(r, set.rules[r], *st, fields, tested[r], channel, host));
+        }
     }
     if (rc != SQLITE_DONE) {
       out.error = db.error("reading events for Sigma rules");
@@ -166,6 +177,15 @@ void scan_units(store::Db& db, const SigmaSet& set, const std::vector<Group>& gr
 }
 
 }  // namespace
+
+std::string_view intern_name(std::string_view name) {
+  static std::mutex m;
+  static std::set<std::string, std::less<>> names;  // nodes: a name never moves
+  std::lock_guard lock(m);
+  auto it = names.find(name);
+  if (it == names.end()) it = names.emplace(name).first;
+  return *it;
+}
 
 Expected<ScanReport> scan_case(store::Db& db, const SigmaSet& set, const Enrich& enrich, unsigned threads) {
   ScanReport report;

@@ -15,14 +15,17 @@
 
 namespace treeline::detect::sigma {
 
+// One rule matching one event. A hunt holds hundreds of thousands: the names every hit repeats
+// (host, channel) are views of one copy each (interned for the life of the process).
 struct SigmaHit {
-  size_t rule = 0;  // index into SigmaSet::rules
-  int64_t event_pk = 0;
-  std::string host;  // hosts.short_name
-  int64_t time = 0;  // FILETIME
-  std::string channel;
-  int64_t event_id = 0, record_id = 0;
+  uint32_t rule = 0;  // index into SigmaSet::rules
+  uint16_t event_id = 0;
   bool recovered = false;
+  int64_t event_pk = 0;
+  std::string_view host;  // hosts.short_name
+  int64_t time = 0;  // FILETIME
+  std::string_view channel;
+  int64_t record_id = 0;
   // What ties the event to its process: Sysmon's ProcessGuid (SourceProcessGuid for a process
   // access), else the ProcessId the event names, as written.
   std::string process_guid, process_id;
@@ -33,6 +36,9 @@ struct SigmaHit {
 };
 
 using Hits = std::vector<SigmaHit>;
+
+// The one copy of `name` that hits point to (a host or channel name), kept for the process's life.
+std::string_view intern_name(std::string_view name);
 
 struct ScanReport {
   Hits hits;  // by rule, then event
