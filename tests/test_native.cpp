@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 
+#include "core/vocabulary.hpp"
 #include "ingest/evtx_libevtx.hpp"
 #include "ingest/evtx_native.hpp"
 #include "support.hpp"
@@ -35,6 +36,9 @@ Rows read_with(const std::string& path, bool native, bool* ok) {
     Row row;
     row.header = fmt::format("id {} ch {} prov {} host {} ver {}", r.event_id, r.spec ? std::string(r.spec->channel) : r.channel,
                              r.provider, r.computer, r.version);
+    // The writer's process: libevtx's reader renders it for the PowerShell logs (its XML), the
+    // native reader for every record.
+    if (is_powershell_channel(r.channel)) row.header += fmt::format(" pid {}", r.execution_pid ? int64_t{*r.execution_pid} : -1);
     if (r.spec) row.typed = type_fields(r);
     rows.emplace(std::make_pair(r.record_id, r.time), std::move(row));
     return ok_status();

@@ -68,6 +68,9 @@ struct EventRecord {
   std::string channel;
   std::string provider;
   std::string computer;
+  // System/Execution/@ProcessID: the process that wrote the event. For a PowerShell 4104 it is
+  // the PowerShell host that ran the script; for most channels a service (lsass, services.exe).
+  std::optional<uint32_t> execution_pid;
   const EventSpec* spec = nullptr;  // null: an event treeline only counts
   std::vector<std::string_view> names;  // parallel to values
   std::vector<std::string> values;

@@ -1,5 +1,6 @@
 #pragma once
-// Words every stage shares: finding severities, logon types, integrity levels. One definition each.
+// Words every stage shares: finding severities, logon types, integrity levels, the PowerShell
+// channels. One definition each.
 #include <array>
 #include <cstdint>
 #include <string_view>
@@ -43,6 +44,25 @@ constexpr std::string_view integrity_level_name(std::string_view sid) {
   for (const auto& [s, level] : kLevels)
     if (s == sid) return level;
   return {};
+}
+
+// The logs PowerShell writes itself (4103/4104, 400/403/600/800): their Execution ProcessID is the
+// PowerShell host that ran the script. Exports sometimes lower-case channel names.
+constexpr bool is_powershell_channel(std::string_view channel) {
+  constexpr std::array<std::string_view, 3> kChannels = {"Microsoft-Windows-PowerShell/Operational", "Windows PowerShell",
+                                                         "PowerShellCore/Operational"};
+  for (std::string_view c : kChannels) {
+    if (c.size() != channel.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < c.size() && same; ++i) {
+      char a = c[i], b = channel[i];
+      if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+      if (b >= 'A' && b <= 'Z') b = static_cast<char>(b - 'A' + 'a');
+      same = a == b;
+    }
+    if (same) return true;
+  }
+  return false;
 }
 
 }  // namespace treeline

@@ -48,6 +48,9 @@ SigmaHit make_hit(size_t r, const SigmaRule& rule, const store::Stmt& st, const 
   const bool access = h.event_id == 10 && h.channel != "Security";  // Sysmon's process access
   h.process_guid = fields.get(access ? "SourceProcessGuid" : "ProcessGuid");
   h.process_id = fields.get(access ? "SourceProcessId" : "ProcessId");
+  // A script block names no process: the PowerShell host that logged it is the one that ran it.
+  if (h.process_guid.empty() && h.process_id.empty() && !st.column_is_null(10) && is_powershell_channel(channel))
+    h.process_id = std::to_string(st.column_int(10));
   // A rule only a correlation counts is never shown: its hits keep what the correlation groups by.
   if (rule.standalone) {
     nlohmann::ordered_json matched = nlohmann::ordered_json::object();
@@ -135,7 +138,7 @@ void scan_units(store::Db& db, const SigmaSet& set, const std::vector<Group>& gr
     for (uint32_t id : source.event_ids) ids += (ids.empty() ? "" : ", ") + std::to_string(id);
     auto st = db.prepare(fmt::format(
         "SELECT event_pk, channel, coalesce(provider, ''), event_id, host, coalesce(data, ''), host_short, time_ft, "
-        "record_id, recovered FROM events_v "
+        "record_id, recovered, execution_pid FROM events_v "
         "WHERE channel = ?1 AND event_pk >= ?2 AND event_pk < ?3{} ORDER BY event_pk",
         ids.empty() ? "" : fmt::format(" AND event_id IN ({})", ids)));
     if (!st) {

@@ -27,7 +27,8 @@ struct SigmaHit {
   std::string_view channel;
   int64_t record_id = 0;
   // What ties the event to its process: Sysmon's ProcessGuid (SourceProcessGuid for a process
-  // access), else the ProcessId the event names, as written.
+  // access), else the ProcessId the event names, as written; for the PowerShell logs, whose
+  // events name none, the Execution ProcessID of the host that wrote them.
   std::string process_guid, process_id;
   // A JSON object: each field the rule tests, with the event's value (empty for a rule only a
   // correlation counts, which is never shown).

@@ -252,6 +252,7 @@ class ChunkParser::Impl {
         std::optional<Field> f;
         if (el == "Provider" && an == "Name") f = Field::kProvider;
         if (el == "TimeCreated" && an == "SystemTime") f = Field::kTime;
+        if (el == "Execution" && an == "ProcessID") f = Field::kExecutionPid;
         if (el == "Data" && an == "Name" && !sub) data_name = text;
         if (f) {
           Slot s = sub ? *sub : Slot{};
@@ -411,6 +412,7 @@ class ChunkParser::Impl {
         case Field::kProvider: out.provider = text(); break;
         case Field::kChannel: out.channel = text(); break;
         case Field::kComputer: out.computer = text(); break;
+        case Field::kExecutionPid: out.execution_pid = text(); break;
         case Field::kTime:
           if (s.is_sub && type == 0x11 && n == 8) out.time = static_cast<int64_t>(rd64(p));
           else out.time_text = text();

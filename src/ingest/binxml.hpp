@@ -43,7 +43,7 @@ struct FieldValue {
 
 // Decoded fields of one record.
 struct Fields {
-  std::string event_id, version, provider, channel, computer, time_text, record_id_text;
+  std::string event_id, version, provider, channel, computer, time_text, record_id_text, execution_pid;
   std::optional<int64_t> time;
   std::optional<uint64_t> record_id;
   std::vector<FieldValue> data;

@@ -14,7 +14,7 @@
 namespace treeline::ingest::evtx {
 
 // What a piece of template content feeds.
-enum class Field : uint8_t { kEventId, kVersion, kProvider, kChannel, kComputer, kTime, kRecordId, kData, kNested };
+enum class Field : uint8_t { kEventId, kVersion, kProvider, kChannel, kComputer, kTime, kRecordId, kExecutionPid, kData, kNested };
 
 struct Slot {
   Field field;

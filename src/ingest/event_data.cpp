@@ -1,5 +1,7 @@
 #include "ingest/event_data.hpp"
 
+#include "core/text.hpp"
+
 #include <algorithm>
 #include <unordered_map>
 
@@ -126,6 +128,12 @@ void take_fields(EventRecord& r, std::vector<std::pair<std::string, std::string>
   }
   // Views made after the names moved in: appending may have moved the ones before.
   r.names.assign(r.owned_names.begin(), r.owned_names.end());
+}
+
+std::optional<uint32_t> execution_pid_of(std::string_view text) {
+  auto v = parse_windows_int(text);
+  if (!v || *v < 0 || *v > 0xffffffffLL) return std::nullopt;
+  return static_cast<uint32_t>(*v);
 }
 
 }  // namespace treeline::ingest

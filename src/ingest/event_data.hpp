@@ -24,4 +24,8 @@ std::optional<std::string> event_data_json(const std::vector<std::string_view>& 
 // r.names as views of all its owned names.
 void take_fields(EventRecord& r, std::vector<std::pair<std::string, std::string>>&& fields);
 
+// System/Execution/@ProcessID as any reader has it (decimal, or hex): nothing when absent, or
+// when it is no 32-bit number (a damaged record keeps its other fields).
+std::optional<uint32_t> execution_pid_of(std::string_view text);
+
 }  // namespace treeline::ingest

@@ -21,6 +21,7 @@ Expected<EventXml> parse_event_xml(std::string_view xml) {
   out.time_created = sys.child("TimeCreated").attribute("SystemTime").as_string();
   out.event_id = sys.child("EventID").text().as_string();
   out.record_id = sys.child("EventRecordID").text().as_string();
+  out.execution_pid = sys.child("Execution").attribute("ProcessID").as_string();
   if (pugi::xml_node v = sys.child("Version"); v && *v.text().as_string())
     out.version = v.text().as_int(-1);
   if (pugi::xml_node ed = event.child("EventData")) {

@@ -18,6 +18,7 @@ struct EventXml {
   std::string event_id;      // EventID as written
   std::string time_created;  // TimeCreated/@SystemTime as written
   std::string record_id;     // EventRecordID as written
+  std::string execution_pid;  // Execution/@ProcessID as written
   // EventData <Data Name="X">v</Data> pairs, or the leaf elements of UserData's single child.
   std::vector<std::pair<std::string, std::string>> data;
 };

@@ -32,6 +32,7 @@ EventRecord record_from_fields(Fields&& f, uint64_t header_id, int64_t written, 
   r.provider = std::move(f.provider);
   r.computer = f.computer.empty() ? "(unknown)" : std::move(f.computer);
   r.recovered = recovered;
+  r.execution_pid = execution_pid_of(f.execution_pid);
   r.spec = find_event_spec(r.channel, r.event_id);
   if (r.spec) {
     auto version = parse_windows_int(f.version);

@@ -1,6 +1,7 @@
 #include <charconv>
 
 #include "core/time.hpp"
+#include "core/vocabulary.hpp"
 #include "ingest/event_data.hpp"
 #include "ingest/evtx_libevtx_reader.hpp"
 
@@ -69,6 +70,7 @@ Expected<bool> Reader::read_header(libevtx_record_t* rec, bool recovered, const 
   r.event_id = event_id & 0xffff;
   r.recovered = recovered;
   r.version = -1;
+  r.execution_pid.reset();
   r.spec = nullptr;
   r.names.clear();
   r.values.clear();
@@ -187,6 +189,13 @@ Status Reader::read_one(libevtx_record_t* rec, bool recovered, const std::string
   if (!*header) return ok_status();
   std::optional<EventXml> xml;
   if (auto s = resolve_channel(rec, xml, where, stats); !s) return s;
+  // libevtx has no accessor for the writer's process: its XML says it. Rendered where it names
+  // the process that ran a script (the PowerShell logs), as the native reader keeps it for all.
+  if (!xml && is_powershell_channel(r.channel)) {
+    if (auto x = ensure_xml(rec, xml, stats); !x)
+      if (auto s = on_issue_({where, fmt::format("XML not rendered: {}", x.error().message), false}); !s) return s;
+  }
+  if (xml) r.execution_pid = execution_pid_of(xml->execution_pid);
   r.spec = find_event_spec(r.channel, r.event_id);
   if (r.spec && !r.spec->fields.empty()) {
     const LayoutSpec* layout = read_layout(rec);

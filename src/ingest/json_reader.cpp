@@ -146,6 +146,7 @@ Status to_event(const json& j, ExportedEvent& e) {
     e.provider = get(j, {"Event.System.Provider.#attributes.Name"});
     e.time = get(j, {"Event.System.TimeCreated.#attributes.SystemTime"});
     e.record_id = get(j, {"Event.System.EventRecordID"});
+    e.execution_pid = get(j, {"Event.System.Execution.#attributes.ProcessID"});
     e.version = get(j, {"Event.System.Version"});
     collect(j, "Event.EventData", e);
     collect(j, "Event.UserData", e);
@@ -158,6 +159,7 @@ Status to_event(const json& j, ExportedEvent& e) {
     e.provider = get(j, {"winlog.provider_name", "event.provider"});
     e.time = get(j, {"@timestamp", "event.created"});
     e.record_id = get(j, {"winlog.record_id"});
+    e.execution_pid = get(j, {"winlog.process.pid"});
     e.version = get(j, {"winlog.version"});
     e.message = get(j, {"message"});
     collect(j, "winlog.event_data", e);
@@ -171,6 +173,7 @@ Status to_event(const json& j, ExportedEvent& e) {
     e.provider = get(j, {"source_name"});
     e.time = get(j, {"@timestamp"});
     e.record_id = get(j, {"record_number"});
+    e.execution_pid = get(j, {"process_id"});
     e.version = get(j, {"version"});
     e.message = get(j, {"message"});
     collect(j, "event_data", e);
@@ -185,6 +188,7 @@ Status to_event(const json& j, ExportedEvent& e) {
     // The record's own clock: TimeCreated (UTC) first; EventTime is the collector's local time.
     e.time = get(j, {"TimeCreated", "@timestamp", "EventTime"});
     e.record_id = get(j, {"RecordNumber", "EventRecordID"});
+    e.execution_pid = get(j, {"ExecutionProcessID"});
     e.version = get(j, {"Version"});
     e.message = get(j, {"Message"});
     for (auto it = j.begin(); it != j.end(); ++it)

@@ -27,6 +27,7 @@ Status build_record(ExportedEvent&& in, EventRecord& r) {
   r.channel = std::move(in.channel);
   r.provider = std::move(in.provider);
   r.computer = std::move(in.computer);
+  r.execution_pid = execution_pid_of(in.execution_pid);
   if (auto rid = parse_windows_int(in.record_id); rid && *rid >= 0) {
     r.record_id = static_cast<uint64_t>(*rid);
   } else {

@@ -109,6 +109,7 @@ Expected<ReadStats> read_xml(std::istream& in, const RecordFn& on_record, const 
       e.provider = x->provider;
       e.time = x->time_created;
       e.record_id = x->record_id;
+      e.execution_pid = x->execution_pid;
       if (x->version >= 0) e.version = std::to_string(x->version);
       e.data = std::move(x->data);
       e.raw = std::string(chunk) + "\x1f" + where;

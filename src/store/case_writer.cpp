@@ -219,6 +219,7 @@ Status CaseWriter::add(const EventRecord& r, int* bad_numbers) {
   e.file_record = static_cast<int64_t>(r.file_record);
   e.time = r.time;
   e.source_line = r.source_line;
+  e.execution_pid = r.execution_pid ? std::optional<int64_t>(*r.execution_pid) : std::nullopt;
   e.host = *last_.host;
   e.channel = *last_.channel_id;
   e.provider = provider;

@@ -83,7 +83,7 @@ class CaseWriter {
   struct PendingEvent {
     int64_t record_id = 0, file_record = 0, time = 0, source_line = 0;  // 0: NULL for the two optional
     int64_t host = 0, channel = 0;
-    std::optional<int64_t> provider;
+    std::optional<int64_t> provider, execution_pid;
     uint32_t event_id = 0;
     int version = -1;
     bool recovered = false;

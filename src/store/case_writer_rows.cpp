@@ -16,11 +16,11 @@ namespace {
 // page the statement touches, several times the case's size in temporary writes over a load.
 // FAIL stops at the bad row without undoing the statement's earlier rows, which is enough: any
 // failure rolls the whole source back.
-constexpr int kEventColumns = 11;
+constexpr int kEventColumns = 12;
 constexpr std::string_view kInsertEvent =
     "INSERT OR FAIL INTO events (source_id, record_id, recovered, host_id, channel_id, provider_id, event_id, version, "
-    "time, file_record, source_line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-constexpr std::string_view kEventRow = ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "time, file_record, source_line, execution_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr std::string_view kEventRow = ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 // Only the record-identity conflict is a duplicate; any other constraint fails loudly.
 constexpr std::string_view kEventConflict = " ON CONFLICT (host_id, channel_id, record_id, time) DO NOTHING";
 
@@ -68,6 +68,7 @@ void CaseWriter::insert_event_row(Stmt& st, int first, const PendingEvent& e) {
   st.bind(first + 8, e.time);
   if (e.file_record != 0) st.bind(first + 9, e.file_record); else st.bind_null(first + 9);
   if (e.source_line != 0) st.bind(first + 10, e.source_line); else st.bind_null(first + 10);
+  if (e.execution_pid) st.bind(first + 11, *e.execution_pid); else st.bind_null(first + 11);
 }
 
 Status CaseWriter::reconcile(size_t n, int64_t before, std::vector<int64_t>& pks) {
