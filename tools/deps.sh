@@ -16,6 +16,7 @@ PACKAGES=(
   libarchive-dev                   # .zip/.gz/.tar.gz collections, read in place
   libre2-dev                       # regular expressions in linear time (rules, parsers)
   libmimalloc-dev                  # the binary's allocator (many short strings across threads)
+  libhyperscan-dev                 # benchmark only: bench/prefilter_bench compares it with RE2::Set
   catch2                           # tests
   libevtx-utils python3 python3-evtx  # independent parsers for checks and benchmarks
   util-linux                       # setpriv, for the read-only case test when run as root
