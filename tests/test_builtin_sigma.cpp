@@ -326,3 +326,38 @@ TEST_CASE("A script block (4104) belongs to the PowerShell process that logged i
                            "JOIN processes p ON p.process_key = e.parent_key WHERE f.rule_id = "
                            "'00000000-0000-4000-8000-000000000021' AND p.image LIKE '%\\cmd.exe'") == 1);
 }
+
+TEST_CASE("A Security event with no process still names its logon: the finding says whose session, from where", "[sigma][cli]") {
+  test::TempDir dir;
+  {
+    std::ofstream rule(dir.file("rules.yml"));
+    rule << "title: user account created\nid: 00000000-0000-4000-8000-000000000031\nlevel: medium\n"
+            "logsource:\n  product: windows\n  service: security\ndetection:\n  sel:\n    EventID: 4720\n"
+            "  condition: sel\n";
+  }
+  Hunted h;
+  const std::string log = h.dir.file("siem.json");
+  {
+    Export e(log);
+    e.add("DC01.corp.local", 0, "Security", 4624,
+          {{"TargetUserName", "mallory"}, {"TargetDomainName", "CORP"}, {"TargetLogonId", "0x5a3c1"},
+           {"LogonType", "10"}, {"LogonProcessName", "User32"}, {"AuthenticationPackageName", "Negotiate"},
+           {"IpAddress", "10.0.0.66"}, {"KeyLength", "0"}});
+    e.add("DC01.corp.local", 60, "Security", 4720,
+          {{"TargetUserName", "backdoor"}, {"TargetSid", "S-1-5-21-7-1601"}, {"SubjectUserName", "mallory"},
+           {"SubjectDomainName", "CORP"}, {"SubjectLogonId", "0x5a3c1"}});
+    // The same logon id, but no logon before it on this host: nothing to say.
+    e.add("DC02.corp.local", 60, "Security", 4720,
+          {{"TargetUserName", "backdoor2"}, {"TargetSid", "S-1-5-21-7-1602"}, {"SubjectUserName", "mallory"},
+           {"SubjectDomainName", "CORP"}, {"SubjectLogonId", "0x5a3c1"}});
+  }
+  h.db = h.dir.file("case.db");
+  REQUIRE(test::run_treeline({"ingest", "-q", h.db, log}).exit_code == 0);
+  auto hunt = test::run_treeline({"hunt", h.db, "--no-builtin", "--sigma", dir.file("rules.yml"), "--format", "json"});
+  INFO(hunt.err);
+  REQUIRE(hunt.exit_code == 0);
+  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000031'") == 2);
+  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000031' AND host = 'dc01' AND user_name = 'CORP\\mallory' "
+                 "AND ip_address = '10.0.0.66' AND logon_type = 10 AND process_key IS NULL") == 1);
+  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000031' AND host = 'dc02' AND user_name IS NULL") == 1);
+}

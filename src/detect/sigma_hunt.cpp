@@ -36,6 +36,13 @@ struct ProcessIndex {
   std::unordered_map<int64_t, std::vector<std::pair<std::string, std::string>>> twin_fields;
   std::unordered_map<std::string, size_t> by_guid;     // Sysmon ProcessGuid, as written
   std::map<std::string, std::vector<std::pair<int64_t, int>>> boots;  // host -> (start, boot), by start
+  // "host\x1flogon id" -> its sessions by start (0: a well-known or unseen one).
+  struct Session {
+    int64_t start = 0;
+    std::string user, ip;
+    std::optional<int64_t> logon_type;
+  };
+  std::unordered_map<std::string, std::vector<Session>> sessions;
 };
 
 Expected<ProcessIndex> index_processes(store::Db& db, const Forest& f) {
@@ -58,6 +65,19 @@ Expected<ProcessIndex> index_processes(store::Db& db, const Forest& f) {
   while ((rc = boots->step()) == SQLITE_ROW)
     ix.boots[boots->column_text(0)].emplace_back(boots->column_int(2), static_cast<int>(boots->column_int(1)));
   if (rc != SQLITE_DONE) return db.error("reading the boots for Sigma hits");
+  auto sessions = db.prepare(
+      "SELECT host, logon_id, coalesce(start_time, 0), CASE WHEN coalesce(user_domain, '') <> '' THEN user_domain || "
+      "'\\' || user_name ELSE user_name END, ip_address, logon_type FROM sessions ORDER BY host, logon_id, 3");
+  if (!sessions) return sessions.error();
+  while ((rc = sessions->step()) == SQLITE_ROW) {
+    ProcessIndex::Session s;
+    s.start = sessions->column_int(2);
+    if (!sessions->column_is_null(3)) s.user = sessions->column_text(3);
+    if (!sessions->column_is_null(4)) s.ip = sessions->column_text(4);
+    if (!sessions->column_is_null(5)) s.logon_type = sessions->column_int(5);
+    ix.sessions[fmt::format("{}\x1f{}", sessions->column_text(0), sessions->column_int(1))].push_back(std::move(s));
+  }
+  if (rc != SQLITE_DONE) return db.error("reading the sessions for Sigma hits");
   static constexpr const char* kTwinFields[] = {"CurrentDirectory", "Hashes", "OriginalFileName", "Description",
                                                 "Product", "Company", "FileVersion", "LogonGuid", "ParentUser"};
   auto twins = db.prepare(
@@ -93,6 +113,22 @@ std::optional<size_t> process_of(const sigma::SigmaHit& h, const Forest& f, cons
     for (const auto& [start, boot] : b->second)
       if (start <= h.time) at.boot = boot;
   return f.resolve_pid(at, *pid);
+}
+
+// An event no process is known for may still name its logon (SubjectLogonId): the finding then
+// says whose session it was, and from where, as a process's finding does.
+void set_session(Finding& d, const sigma::SigmaHit& h, const ProcessIndex& ix) {
+  auto id = parse_windows_int(h.logon_id);
+  if (!id) return;
+  auto it = ix.sessions.find(fmt::format("{}\x1f{}", h.host, *id));
+  if (it == ix.sessions.end()) return;
+  const ProcessIndex::Session* at = nullptr;
+  for (const auto& s : it->second)
+    if (s.start <= h.time) at = &s;  // the latest logon with that id before the event
+  if (!at) return;
+  d.user = at->user;
+  d.ip = at->ip;
+  d.logon_type = at->logon_type;
 }
 
 std::string event_text(const sigma::SigmaHit& h) {
@@ -283,8 +319,12 @@ Expected<std::vector<Finding>> sigma_findings(store::Db& db, const Forest& f, co
     d.time = h.time;
     d.detail = "Sigma, on " + event_text(h);
     d.events = {h.event_pk};
-    if (p) set_process(d, f.procs[*p]);
-    else ++stats.hits_without_process;
+    if (p) {
+      set_process(d, f.procs[*p]);
+    } else {
+      ++stats.hits_without_process;
+      set_session(d, h, *ix);
+    }
     // Held as text from here: the hit's (moved, never copied) and the one-process chain's.
     d.matched = nullptr;
     d.compact();

@@ -48,6 +48,7 @@ SigmaHit make_hit(size_t r, const SigmaRule& rule, const store::Stmt& st, const 
   const bool access = h.event_id == 10 && h.channel != "Security";  // Sysmon's process access
   h.process_guid = fields.get(access ? "SourceProcessGuid" : "ProcessGuid");
   h.process_id = fields.get(access ? "SourceProcessId" : "ProcessId");
+  h.logon_id = fields.get("SubjectLogonId");
   // A script block names no process: the PowerShell host that logged it is the one that ran it.
   if (h.process_guid.empty() && h.process_id.empty() && !st.column_is_null(10) && is_powershell_channel(channel))
     h.process_id = std::to_string(st.column_int(10));

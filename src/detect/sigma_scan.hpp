@@ -30,6 +30,7 @@ struct SigmaHit {
   // access), else the ProcessId the event names, as written; for the PowerShell logs, whose
   // events name none, the Execution ProcessID of the host that wrote them.
   std::string process_guid, process_id;
+  std::string logon_id;  // SubjectLogonId, as written: the session, when no process is known
   // A JSON object: each field the rule tests, with the event's value (empty for a rule only a
   // correlation counts, which is never shown).
   std::string matched;
