@@ -64,12 +64,16 @@ Expected<size_t> write_findings(std::ostream& out, store::Db& db, Format format,
       "command_line", "user_name", "logon_type", "ip_address", "detail", "process_key", "target_key", "chain",
       "matched", "rule_ids", "ancestry"};
   std::optional<RowWriter> w;
-  if (format == Format::kTable)
-    w.emplace(out, std::vector<std::string>{"id", "severity", "time_utc", "host", "title", "action", "attack",
-                                            "ancestry", "user", "detail"},
-              format, o.style);
-  else if (format == Format::kCsv)
+  if (format == Format::kTable) {
+    // What a reader needs first, to the second, with room for the title: the action and ATT&CK
+    // ids are in csv and json, where a SIEM reads them.
+    TableStyle style = o.style;
+    style.keep_width.emplace_back("title", 36);
+    w.emplace(out, std::vector<std::string>{"id", "severity", "time_utc", "host", "title", "ancestry", "user", "detail"},
+              format, style);
+  } else if (format == Format::kCsv) {
     w.emplace(out, kColumns, format, o.style);
+  }
   Ancestry ancestry(db);
   size_t n = 0;
   int rc;
@@ -83,7 +87,9 @@ Expected<size_t> write_findings(std::ostream& out, store::Db& db, Format format,
     if (!path) return path.error();
     r.push_back(*path);
     if (format == Format::kTable) {
-      w->row({r[0], r[2], r[3], r[4], r[8], r[5], r[6], r[21], r[12], r[15]});
+      std::string when = cell_text(r[3]);
+      if (when.size() >= 19) when = when.substr(0, 10) + " " + when.substr(11, 8);
+      w->row({r[0], r[2], when, r[4], r[8], r[21], r[12], r[15]});
     } else if (format == Format::kCsv) {
       w->row(r);
     } else {

@@ -133,9 +133,9 @@ void write_aligned(std::ostream& out, const Table& t, const TableStyle& style) {
   std::vector<size_t> width(t.columns.size()), header(t.columns.size());
   for (size_t i = 0; i < t.columns.size(); ++i) header[i] = width[i] = display_width(t.columns[i]);
   std::vector<bool> numeric(t.columns.size(), !t.rows.empty()), times(t.columns.size(), !t.rows.empty());
-  // An ISO 8601 time ("2024-01-01T10:00:00...").
+  // An ISO 8601 time ("2024-01-01T10:00:00...", or with a space for the T as a table shows it).
   auto is_time = [](const std::string& v) {
-    return v.empty() || (v.size() >= 19 && v[4] == '-' && v[7] == '-' && v[10] == 'T' && v[13] == ':');
+    return v.empty() || (v.size() >= 19 && v[4] == '-' && v[7] == '-' && (v[10] == 'T' || v[10] == ' ') && v[13] == ':');
   };
   for (const auto& row : t.rows) {
     auto& line = cells.emplace_back();
@@ -151,8 +151,11 @@ void write_aligned(std::ostream& out, const Table& t, const TableStyle& style) {
   // Numbers and times are kept whole: half a PID or a time cut in the middle misleads. The other
   // columns shrink to fit.
   std::vector<size_t> minimum = header;
-  for (size_t i = 0; i < minimum.size(); ++i)
+  for (size_t i = 0; i < minimum.size(); ++i) {
     if (numeric[i] || times[i]) minimum[i] = width[i];
+    for (const auto& [name, keep] : style.keep_width)
+      if (name == t.columns[i]) minimum[i] = std::max(minimum[i], std::min(keep, width[i]));
+  }
   auto fitted = fit_widths(width, minimum, style.total_width);
   auto emit = [&](const std::vector<std::string>& line) {
     std::string s;

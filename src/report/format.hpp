@@ -18,6 +18,9 @@ std::optional<Format> parse_format(std::string_view name);
 struct TableStyle {
   size_t max_cell_width = 80;  // no cell is wider than this; 0: never cut (--wide)
   size_t total_width = 0;      // the terminal's width: the widest columns shrink to fit; 0: no limit
+  // Columns that keep at least this width (or their widest cell) when the table shrinks: what a
+  // reader reads first (a finding's title) before the columns that only add to it.
+  std::vector<std::pair<std::string, size_t>> keep_width = {};
 };
 
 // The width a table should fit: $COLUMNS, else the terminal on stdout, else 0 (no limit: a pipe
