@@ -343,3 +343,37 @@ TEST_CASE("A Security event with no process still names its logon: the finding s
                         "AND logon_type = 10 AND process_key IS NULL") == 1);
   CHECK(count(h, rule + " AND host = 'dc02' AND user_name IS NULL") == 1);
 }
+
+TEST_CASE("Script blocks are reassembled in order, with the parts the log lacks named, and tied to their process", "[graph][story]") {
+  Hunted h;
+  hunt_export(h, [](Export& e) {
+    e.add("WKS07.corp.local", 0, "Security", 4624,
+          {{"TargetUserName", "alice"}, {"TargetDomainName", "CORP"}, {"TargetLogonId", "0x5a3c1"},
+           {"LogonType", "3"}, {"LogonProcessName", "NtLmSsp"}, {"AuthenticationPackageName", "NTLM"},
+           {"IpAddress", "10.0.0.66"}, {"KeyLength", "128"}});
+    e.add("WKS07.corp.local", 5, "Security", 4688,
+          {{"SubjectUserName", "alice"}, {"SubjectDomainName", "CORP"}, {"SubjectLogonId", "0x5a3c1"},
+           {"NewProcessId", "0x1a2c"}, {"NewProcessName", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},
+           {"ProcessId", "0x1f00"}, {"CommandLine", "powershell.exe -enc SQBFAFgA"},
+           {"ParentProcessName", "C:\\Windows\\System32\\cmd.exe"}});
+    auto part = [&](double t, const std::string& id, int n, int total, const std::string& text, int pid) {
+      e.add("WKS07.corp.local", t, "Microsoft-Windows-PowerShell/Operational", 4104,
+            {{"MessageNumber", std::to_string(n)}, {"MessageTotal", std::to_string(total)}, {"ScriptBlockId", id},
+             {"ScriptBlockText", text}, {"Path", ""}},
+            "Microsoft-Windows-PowerShell", pid);
+    };
+    // Logged out of order, the second of three parts lost.
+    part(6.2, "{aa}", 3, 3, "-Uri $u", 0x1a2c);
+    part(6.0, "{aa}", 1, 3, "$u = 'http://10.0.0.66/s2'; ", 0x1a2c);
+    part(9.0, "{bb}", 1, 1, "Get-Date", 4242);  // a PID no process held: no process
+  });
+  auto row = [&](const std::string& sql) { return test::scalar(h.db, sql); };
+  CHECK(row("SELECT count(*) FROM script_blocks") == 2);
+  CHECK(row("SELECT count(*) FROM script_blocks WHERE script_block_id = '{aa}' AND parts_total = 3 AND parts_seen = 2 "
+            "AND missing_parts = '2' AND text = '$u = ''http://10.0.0.66/s2''; [part 2 of 3 not in the log]-Uri $u' "
+            "AND image LIKE '%\\powershell.exe' AND pid = 6700 AND link_method = 'execution_pid' "
+            "AND link_confidence = 1.0 AND user_name = 'CORP\\alice' AND logon_type = 3 AND ip_address = '10.0.0.66' "
+            "AND time_utc = '2024-03-01T08:00:06.0000000Z'") == 1);
+  CHECK(row("SELECT count(*) FROM script_blocks WHERE script_block_id = '{bb}' AND process_key IS NULL "
+            "AND link_method = 'none' AND missing_parts IS NULL AND text = 'Get-Date'") == 1);
+}

@@ -912,6 +912,9 @@ Expected<BuildStats> Builder::run() {
   auto tx = store::Transaction::begin(db_, {.foreign_keys_off = true}, "the graph rebuild");
   if (!tx) return tx.error();
   if (auto s = write(); !s) return s.error();
+  auto blocks = write_script_blocks(db_);
+  if (!blocks) return blocks.error();
+  stats_.script_blocks = *blocks;
   if (auto s = record_graph_built(db_); !s) return s.error();
   if (auto s = tx->commit(); !s) return s.error();
   return stats_;

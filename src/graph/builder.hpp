@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "graph/script_blocks.hpp"
 #include "store/sqlite.hpp"
 
 namespace treeline::graph {
@@ -17,6 +18,7 @@ struct BuildStats {
   int64_t sessions = 0;
   std::map<std::string, int64_t> links_by_method;
   std::map<std::string, int64_t> orphans_by_reason;
+  ScriptBlockStats script_blocks;
 };
 
 // Times within which a 4688 and a Sysmon 1 of the same host, PID and image are one process.

@@ -36,6 +36,7 @@ class Stmt {
   // step() returns its code instead of running the statement with a value missing.
   void bind_null(int i) { note(sqlite3_bind_null(s_, i)); }
   void bind(int i, int64_t v) { note(sqlite3_bind_int64(s_, i, v)); }
+  void bind_double(int i, double v) { note(sqlite3_bind_double(s_, i, v)); }
   void bind(int i, std::string_view v) {
     note(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   }
