@@ -1,101 +1,11 @@
 // The built-in Sigma rules (rules/sigma), end to end: a SIEM export written here with known truth
 // (the events each rule must count, and the near misses it must not), ingested and hunted by the
 // binary. One test per rule, each with its false-positive side.
-#include <catch2/catch.hpp>
-#include <fmt/format.h>
-
-#include <fstream>
-#include <nlohmann/json.hpp>
-
-#include "core/time.hpp"
-#include "support.hpp"
+#include "siem_export.hpp"
 
 using namespace treeline;
-using Json = nlohmann::json;
+using namespace treeline::test;
 
-namespace {
-
-// Winlogbeat 7 / ECS lines, as a SIEM exports them.
-class Export {
- public:
-  explicit Export(const std::string& path) : out_(path) {}
-
-  void add(const std::string& host, double seconds, const std::string& channel, int event_id, Json data,
-           const std::string& provider = "Microsoft-Windows-Security-Auditing", int execution_pid = -1) {
-    static const int64_t kBase = *iso_to_filetime("2024-03-01T08:00:00Z");
-    Json line;
-    line["@timestamp"] = filetime_to_iso(kBase + static_cast<int64_t>(seconds * 1e7));
-    line["winlog"] = {{"channel", channel}, {"event_id", event_id},       {"computer_name", host},
-                      {"record_id", ++record_}, {"provider_name", provider}, {"event_data", std::move(data)}};
-    if (execution_pid >= 0) line["winlog"]["process"] = {{"pid", execution_pid}};
-    out_ << line.dump() << '\n';
-  }
-  void failed_logon(const std::string& host, double t, const std::string& user, const std::string& ip) {
-    add(host, t, "Security", 4625,
-        {{"TargetUserName", user}, {"TargetDomainName", "CORP"}, {"LogonType", "3"}, {"Status", "0xc000006d"},
-         {"SubStatus", "0xc000006a"}, {"IpAddress", ip}, {"IpPort", "49832"}, {"ProcessId", "0x0"}});
-  }
-  void kerberos_failed(const std::string& host, double t, const std::string& user, const std::string& ip,
-                       const std::string& status = "0x18") {
-    add(host, t, "Security", 4771,
-        {{"TargetUserName", user}, {"TargetSid", "S-1-5-21-1-1105"}, {"ServiceName", "krbtgt/CORP"},
-         {"Status", status}, {"PreAuthType", "2"}, {"IpAddress", ip}, {"IpPort", "50100"}});
-  }
-  void explicit_credentials(const std::string& host, double t, const std::string& user, const std::string& server,
-                            const std::string& pid, const std::string& image) {
-    add(host, t, "Security", 4648,
-        {{"SubjectUserName", "alice"}, {"SubjectDomainName", "CORP"}, {"SubjectLogonId", "0x5a3c1"},
-         {"TargetUserName", user}, {"TargetDomainName", "CORP"}, {"TargetServerName", server},
-         {"ProcessId", pid}, {"ProcessName", image}, {"IpAddress", "-"}});
-  }
-  void logon(const std::string& host, double t, const std::string& user, int type, const std::string& process,
-             const std::string& package, const std::string& key_length) {
-    add(host, t, "Security", 4624,
-        {{"TargetUserName", user}, {"TargetDomainName", "CORP"}, {"TargetLogonId", fmt::format("0x{:x}", ++logon_)},
-         {"LogonType", std::to_string(type)}, {"LogonProcessName", process},
-         {"AuthenticationPackageName", package}, {"KeyLength", key_length}, {"IpAddress", "10.0.0.50"}});
-  }
-
- private:
-  std::ofstream out_;
-  int64_t record_ = 0;
-  int64_t logon_ = 0x10000;
-};
-
-struct Hunted {
-  test::TempDir dir;
-  std::string db;
-  test::RunResult hunt;
-};
-
-// Ingests what `write` exports and hunts: with the built-in rules, or with only `sigma` (the
-// text of a Sigma rule file) when it is given.
-template <typename Write>
-void hunt_export(Hunted& h, Write write, const std::string& sigma = "") {
-  const std::string log = h.dir.file("siem.json");
-  {
-    Export e(log);
-    write(e);
-  }
-  h.db = h.dir.file("case.db");
-  auto ingest = test::run_treeline({"ingest", "-q", h.db, log});
-  INFO(ingest.err);
-  REQUIRE(ingest.exit_code == 0);
-  std::vector<std::string> args = {"hunt", h.db, "--format", "json"};
-  if (!sigma.empty()) {
-    std::ofstream(h.dir.file("rules.yml")) << sigma;
-    args.insert(args.end(), {"--no-builtin", "--sigma", h.dir.file("rules.yml")});
-  }
-  h.hunt = test::run_treeline(args);
-  INFO(h.hunt.err);
-  REQUIRE(h.hunt.exit_code == 0);
-}
-
-int64_t count(const Hunted& h, const std::string& where) {
-  return test::scalar(h.db, "SELECT count(*) FROM findings_v WHERE " + where);
-}
-
-}  // namespace
 
 TEST_CASE("Built-in Sigma: password spraying from one address, not a few accounts or a local source", "[sigma][builtin]") {
   Hunted h;
@@ -344,36 +254,3 @@ TEST_CASE("A Security event with no process still names its logon: the finding s
   CHECK(count(h, rule + " AND host = 'dc02' AND user_name IS NULL") == 1);
 }
 
-TEST_CASE("Script blocks are reassembled in order, with the parts the log lacks named, and tied to their process", "[graph][story]") {
-  Hunted h;
-  hunt_export(h, [](Export& e) {
-    e.add("WKS07.corp.local", 0, "Security", 4624,
-          {{"TargetUserName", "alice"}, {"TargetDomainName", "CORP"}, {"TargetLogonId", "0x5a3c1"},
-           {"LogonType", "3"}, {"LogonProcessName", "NtLmSsp"}, {"AuthenticationPackageName", "NTLM"},
-           {"IpAddress", "10.0.0.66"}, {"KeyLength", "128"}});
-    e.add("WKS07.corp.local", 5, "Security", 4688,
-          {{"SubjectUserName", "alice"}, {"SubjectDomainName", "CORP"}, {"SubjectLogonId", "0x5a3c1"},
-           {"NewProcessId", "0x1a2c"}, {"NewProcessName", "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"},
-           {"ProcessId", "0x1f00"}, {"CommandLine", "powershell.exe -enc SQBFAFgA"},
-           {"ParentProcessName", "C:\\Windows\\System32\\cmd.exe"}});
-    auto part = [&](double t, const std::string& id, int n, int total, const std::string& text, int pid) {
-      e.add("WKS07.corp.local", t, "Microsoft-Windows-PowerShell/Operational", 4104,
-            {{"MessageNumber", std::to_string(n)}, {"MessageTotal", std::to_string(total)}, {"ScriptBlockId", id},
-             {"ScriptBlockText", text}, {"Path", ""}},
-            "Microsoft-Windows-PowerShell", pid);
-    };
-    // Logged out of order, the second of three parts lost.
-    part(6.2, "{aa}", 3, 3, "-Uri $u", 0x1a2c);
-    part(6.0, "{aa}", 1, 3, "$u = 'http://10.0.0.66/s2'; ", 0x1a2c);
-    part(9.0, "{bb}", 1, 1, "Get-Date", 4242);  // a PID no process held: no process
-  });
-  auto row = [&](const std::string& sql) { return test::scalar(h.db, sql); };
-  CHECK(row("SELECT count(*) FROM script_blocks") == 2);
-  CHECK(row("SELECT count(*) FROM script_blocks WHERE script_block_id = '{aa}' AND parts_total = 3 AND parts_seen = 2 "
-            "AND missing_parts = '2' AND text = '$u = ''http://10.0.0.66/s2''; [part 2 of 3 not in the log]-Uri $u' "
-            "AND image LIKE '%\\powershell.exe' AND pid = 6700 AND link_method = 'execution_pid' "
-            "AND link_confidence = 1.0 AND user_name = 'CORP\\alice' AND logon_type = 3 AND ip_address = '10.0.0.66' "
-            "AND time_utc = '2024-03-01T08:00:06.0000000Z'") == 1);
-  CHECK(row("SELECT count(*) FROM script_blocks WHERE script_block_id = '{bb}' AND process_key IS NULL "
-            "AND link_method = 'none' AND missing_parts IS NULL AND text = 'Get-Date'") == 1);
-}

@@ -915,6 +915,9 @@ Expected<BuildStats> Builder::run() {
   auto blocks = write_script_blocks(db_);
   if (!blocks) return blocks.error();
   stats_.script_blocks = *blocks;
+  auto explicit_logons = write_explicit_logons(db_);
+  if (!explicit_logons) return explicit_logons.error();
+  stats_.explicit_logons = *explicit_logons;
   if (auto s = record_graph_built(db_); !s) return s.error();
   if (auto s = tx->commit(); !s) return s.error();
   return stats_;

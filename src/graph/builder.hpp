@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "graph/explicit_logons.hpp"
 #include "graph/script_blocks.hpp"
 #include "store/sqlite.hpp"
 
@@ -19,6 +20,7 @@ struct BuildStats {
   std::map<std::string, int64_t> links_by_method;
   std::map<std::string, int64_t> orphans_by_reason;
   ScriptBlockStats script_blocks;
+  ExplicitLogonStats explicit_logons;
 };
 
 // Times within which a 4688 and a Sysmon 1 of the same host, PID and image are one process.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/text.hpp"
+#include "graph/pid_index.hpp"
 
 namespace treeline::graph {
 namespace {
@@ -22,12 +23,6 @@ struct Part {
   std::string text, path;
 };
 
-struct Alive {
-  int64_t start = 0;
-  std::optional<int64_t> end;
-  std::string key, session, image;
-};
-
 std::string field(const nlohmann::json& data, const char* name) {
   auto it = data.find(name);
   if (it == data.end()) return {};
@@ -36,33 +31,14 @@ std::string field(const nlohmann::json& data, const char* name) {
   return it->is_null() ? std::string() : it->dump();
 }
 
-bool is_powershell_host(std::string_view image) {
-  const std::string name = to_lower_ascii(base_name(image));
-  return name == "powershell.exe" || name == "pwsh.exe" || name == "powershell_ise.exe";
-}
-
 }  // namespace
 
 Expected<ScriptBlockStats> write_script_blocks(store::Db& db) {
   ScriptBlockStats stats;
   if (auto s = db.exec("DELETE FROM ps_script_blocks"); !s) return s.error();
-  // Every logged process by host and PID, by start: the candidates for an Execution ProcessID.
-  std::unordered_map<std::string, std::vector<Alive>> by_pid;
-  auto procs = db.prepare(
-      "SELECT host, pid, start_time, end_time, process_key, coalesce(session_key, ''), coalesce(image, '') "
-      "FROM processes WHERE source <> 'placeholder' AND start_time IS NOT NULL ORDER BY host, pid, start_time");
-  if (!procs) return procs.error();
+  auto pids = PidIndex::load(db);
+  if (!pids) return pids.error();
   int rc;
-  while ((rc = procs->step()) == SQLITE_ROW) {
-    Alive a;
-    a.start = procs->column_int(2);
-    if (!procs->column_is_null(3)) a.end = procs->column_int(3);
-    a.key = procs->column_text(4);
-    a.session = procs->column_text(5);
-    a.image = procs->column_text(6);
-    by_pid[fmt::format("{}\x1f{}", procs->column_text(0), procs->column_int(1))].push_back(std::move(a));
-  }
-  if (rc != SQLITE_DONE) return db.error("reading the processes for script blocks");
 
   // The parts, by host and ScriptBlockId.
   std::map<std::pair<std::string, std::string>, std::vector<Part>> blocks;
@@ -125,11 +101,7 @@ Expected<ScriptBlockStats> write_script_blocks(store::Db& db) {
     }
     if (total > 0) gap_to(total + 1);
     // The process: the one that held the writer's PID on this host at that time.
-    const Alive* proc = nullptr;
-    if (first->pid)
-      if (auto it = by_pid.find(fmt::format("{}\x1f{}", host, *first->pid)); it != by_pid.end())
-        for (const Alive& a : it->second)
-          if (a.start <= first->time && (!a.end || *a.end >= first->time)) proc = &a;
+    const PidIndex::Process* proc = first->pid ? pids->at(host, *first->pid, first->time) : nullptr;
     ins->reset();
     ins->bind(1, std::string_view(fmt::format("{}:{}", host, id)));
     ins->bind(2, std::string_view(host));

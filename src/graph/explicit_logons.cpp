@@ -1,0 +1,85 @@
+#include "graph/explicit_logons.hpp"
+
+#include <fmt/format.h>
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/text.hpp"
+#include "graph/pid_index.hpp"
+
+namespace treeline::graph {
+
+Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db) {
+  ExplicitLogonStats stats;
+  if (auto s = db.exec("DELETE FROM explicit_logon_links"); !s) return s.error();
+  auto pids = PidIndex::load(db);
+  if (!pids) return pids.error();
+  // Sessions by host and logon id, by start (0 for a well-known or unseen one).
+  std::unordered_map<std::string, std::vector<std::pair<int64_t, std::string>>> sessions;
+  auto ss = db.prepare("SELECT host, logon_id, coalesce(start_time, 0), session_key FROM sessions ORDER BY host, logon_id, 3");
+  if (!ss) return ss.error();
+  int rc;
+  while ((rc = ss->step()) == SQLITE_ROW)
+    sessions[fmt::format("{}\x1f{}", ss->column_text(0), ss->column_int(1))].emplace_back(ss->column_int(2),
+                                                                                          ss->column_text(3));
+  if (rc != SQLITE_DONE) return db.error("reading the sessions for 4648s");
+
+  auto ev = db.prepare(
+      "SELECT x.event_pk, h.short_name, e.time, x.process_id, coalesce(x.process_name, ''), x.subject_logon_id "
+      "FROM sec_explicit_logon x JOIN events e ON e.event_pk = x.event_pk JOIN hosts h ON h.host_id = e.host_id "
+      "ORDER BY x.event_pk");
+  if (!ev) return ev.error();
+  auto ins = db.prepare(
+      "INSERT INTO explicit_logon_links (event_pk, process_key, session_key, link_method, link_confidence, why_not) "
+      "VALUES (?, ?, ?, ?, ?, ?)");
+  if (!ins) return ins.error();
+  while ((rc = ev->step()) == SQLITE_ROW) {
+    const std::string host = ev->column_text(1);
+    const int64_t time = ev->column_int(2);
+    const std::string name = ev->column_text(4);
+    const bool named = !name.empty() && name != "-";
+    std::string method = "none", why, process, session;
+    double confidence = 0;
+    if (!ev->column_is_null(3) && ev->column_int(3) > 0) {
+      const PidIndex::Process* p = pids->at(host, ev->column_int(3), time);
+      if (!p) {
+        why = "no logged process held that PID then";
+      } else if (named && to_lower_ascii(p->image) != to_lower_ascii(name)) {
+        // Another image held the PID: a wrong link is worse than none.
+        why = fmt::format("the process that held that PID then was {}", base_name(p->image));
+      } else {
+        process = p->key;
+        session = p->session;
+        method = named ? "pid_time_name" : "pid_time";
+        confidence = named ? 1.0 : 0.8;
+      }
+    } else {
+      why = "the event names no process";
+    }
+    if (process.empty() && !ev->column_is_null(5))
+      if (auto it = sessions.find(fmt::format("{}\x1f{}", host, ev->column_int(5))); it != sessions.end()) {
+        for (const auto& [start, key] : it->second)
+          if (start <= time) session = key;  // the latest logon with that id before the event
+        if (!session.empty()) {
+          method = "logon_id";
+          confidence = 0.9;
+        }
+      }
+    ins->reset();
+    ins->bind(1, ev->column_int(0));
+    if (!process.empty()) ins->bind(2, std::string_view(process)); else ins->bind_null(2);
+    if (!session.empty()) ins->bind(3, std::string_view(session)); else ins->bind_null(3);
+    ins->bind(4, std::string_view(method));
+    if (method != "none") ins->bind_double(5, confidence); else ins->bind_null(5);
+    if (!why.empty()) ins->bind(6, std::string_view(why)); else ins->bind_null(6);
+    if (ins->step() != SQLITE_DONE) return db.error("writing a 4648's links");
+    ++stats.events;
+    if (!process.empty()) ++stats.linked;
+  }
+  if (rc != SQLITE_DONE) return db.error("reading the 4648s");
+  return stats;
+}
+
+}  // namespace treeline::graph

@@ -1,0 +1,43 @@
+#include "graph/pid_index.hpp"
+
+#include <fmt/format.h>
+
+#include "core/text.hpp"
+
+namespace treeline::graph {
+
+Expected<PidIndex> PidIndex::load(store::Db& db) {
+  PidIndex ix;
+  auto st = db.prepare(
+      "SELECT host, pid, start_time, end_time, process_key, coalesce(session_key, ''), coalesce(image, '') "
+      "FROM processes WHERE source <> 'placeholder' AND start_time IS NOT NULL ORDER BY host, pid, start_time");
+  if (!st) return st.error();
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW) {
+    Process p;
+    p.start = st->column_int(2);
+    if (!st->column_is_null(3)) p.end = st->column_int(3);
+    p.key = st->column_text(4);
+    p.session = st->column_text(5);
+    p.image = st->column_text(6);
+    ix.by_pid_[fmt::format("{}\x1f{}", st->column_text(0), st->column_int(1))].push_back(std::move(p));
+  }
+  if (rc != SQLITE_DONE) return db.error("reading the processes by PID");
+  return ix;
+}
+
+const PidIndex::Process* PidIndex::at(const std::string& host, int64_t pid, int64_t time) const {
+  auto it = by_pid_.find(fmt::format("{}\x1f{}", host, pid));
+  if (it == by_pid_.end()) return nullptr;
+  const Process* found = nullptr;
+  for (const Process& p : it->second)
+    if (p.start <= time && (!p.end || *p.end >= time)) found = &p;
+  return found;
+}
+
+bool is_powershell_host(std::string_view image) {
+  const std::string name = to_lower_ascii(base_name(image));
+  return name == "powershell.exe" || name == "pwsh.exe" || name == "powershell_ise.exe";
+}
+
+}  // namespace treeline::graph
