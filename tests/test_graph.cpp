@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "graph/builder.hpp"
+#include "graph/services.hpp"
 #include "graph/process_graph.hpp"
 #include "report/tree.hpp"
 #include "store/case_db.hpp"
@@ -361,4 +362,14 @@ TEST_CASE("PID-reuse stress: precision and recall against the truth, and the nai
   CHECK(precision >= 99.9);
   CHECK(recall >= 99.0);
   CHECK(precision > naive_precision);
+}
+
+TEST_CASE("A service's ImagePath names the executable its process runs", "[graph][story]") {
+  using treeline::graph::service_executable;
+  CHECK(service_executable("\"C:\\Program Files\\Vendor\\Up.exe\" /svc") == "c:\\program files\\vendor\\up.exe");
+  CHECK(service_executable("%SystemRoot%\\System32\\svchost.exe -k netsvcs") == "c:\\windows\\system32\\svchost.exe");
+  CHECK(service_executable("\\SystemRoot\\System32\\drivers\\netkvm.sys") == "c:\\windows\\system32\\drivers\\netkvm.sys");
+  CHECK(service_executable("system32\\DRIVERS\\x.sys") == "c:\\windows\\system32\\drivers\\x.sys");
+  CHECK(service_executable("\\??\\C:\\Temp\\a.exe") == "c:\\temp\\a.exe");
+  CHECK(service_executable("%COMSPEC% /Q /c echo x") == "%comspec%");
 }

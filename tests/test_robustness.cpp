@@ -342,7 +342,7 @@ TEST_CASE("A schema-7 case upgrades in place: processes keep their keys, the tim
     std::ifstream in(std::string(TREELINE_SOURCE_DIR) + "/schema/0009_event_data.sql");
     std::string v9((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     REQUIRE(v9.find("CREATE VIEW events_v") != std::string::npos);
-    const std::string drop = "DROP VIEW explicit_logons; DROP TABLE explicit_logon_links; DROP VIEW script_blocks; "
+    const std::string drop = "DROP VIEW services_installed; DROP TABLE service_install_links; DROP VIEW explicit_logons; DROP TABLE explicit_logon_links; DROP VIEW script_blocks; "
                              "DROP TABLE ps_script_blocks; DROP VIEW finding_events_v; "
                              "DROP VIEW events_v; " + v9.substr(v9.find("CREATE VIEW events_v")) +
                              "\nALTER TABLE events DROP COLUMN execution_pid;";

@@ -70,3 +70,50 @@ TEST_CASE("A 4648 is tied to the process that used the credentials, checked by i
   CHECK(row("SELECT count(*) FROM explicit_logons WHERE target_server_name = 'fs03' AND process_key IS NULL "
             "AND why_not = 'no logged process held that PID then' AND session_key IS NOT NULL") == 1);
 }
+
+TEST_CASE("A service install is tied to the command that created it, its session and the service's own process", "[graph][story]") {
+  Hunted h;
+  hunt_export(h, [](Export& e) {
+    e.add("SRV01.corp.local", 0, "Security", 4624,
+          {{"TargetUserName", "mallory"}, {"TargetDomainName", "CORP"}, {"TargetLogonId", "0x7b2d"},
+           {"LogonType", "3"}, {"LogonProcessName", "NtLmSsp"}, {"AuthenticationPackageName", "NTLM"},
+           {"IpAddress", "10.0.0.66"}, {"KeyLength", "128"}});
+    auto process = [&](double t, const std::string& pid, const std::string& ppid, const std::string& image,
+                       const std::string& parent, const std::string& cmd, const std::string& logon) {
+      e.add("SRV01.corp.local", t, "Security", 4688,
+            {{"SubjectUserName", "mallory"}, {"SubjectDomainName", "CORP"}, {"SubjectLogonId", logon},
+             {"NewProcessId", pid}, {"NewProcessName", image}, {"ProcessId", ppid}, {"CommandLine", cmd},
+             {"ParentProcessName", parent}});
+    };
+    process(-100, "0x2c0", "0x1f0", "C:\\Windows\\System32\\services.exe", "C:\\Windows\\System32\\wininit.exe",
+            "C:\\Windows\\system32\\services.exe", "0x3e7");
+    process(10, "0x1a00", "0x1100", "C:\\Windows\\System32\\sc.exe", "C:\\Windows\\System32\\cmd.exe",
+            "sc.exe create \"evilsvc\" binPath= \"C:\\Windows\\Temp\\evil.exe\" start= demand", "0x7b2d");
+    auto install = [&](double t, const std::string& name, const std::string& image) {
+      e.add("SRV01.corp.local", t, "System", 7045,
+            {{"ServiceName", name}, {"ImagePath", image}, {"ServiceType", "user mode service"},
+             {"StartType", "demand start"}, {"AccountName", "LocalSystem"}},
+            "Service Control Manager");
+    };
+    install(11, "evilsvc", "\"C:\\Windows\\Temp\\evil.exe\"");
+    e.add("SRV01.corp.local", 11, "Security", 4697,
+          {{"SubjectLogonId", "0x7b2d"}, {"ServiceName", "evilsvc"}, {"ServiceFileName", "C:\\Windows\\Temp\\evil.exe"},
+           {"ServiceType", "0x10"}, {"ServiceStartType", "3"}, {"ServiceAccount", "LocalSystem"}});
+    process(12, "0x1b00", "0x2c0", "C:\\Windows\\Temp\\evil.exe", "C:\\Windows\\System32\\services.exe",
+            "C:\\Windows\\Temp\\evil.exe", "0x3e7");
+    // No command created it, and its image ran only 20 minutes later: neither is tied.
+    install(100, "updater", "%SystemRoot%\\upd.exe -service");
+    process(1300, "0x1c00", "0x2c0", "C:\\Windows\\upd.exe", "C:\\Windows\\System32\\services.exe",
+            "C:\\Windows\\upd.exe -service", "0x3e7");
+  });
+  auto row = [&](const std::string& sql) { return test::scalar(h.db, sql); };
+  CHECK(row("SELECT count(*) FROM services_installed") == 3);
+  CHECK(row("SELECT count(*) FROM services_installed WHERE event_id = 7045 AND service_name = 'evilsvc' "
+            "AND installer_image LIKE '%\\sc.exe' AND installer_method = 'command_line' AND installer_user = 'CORP\\mallory' "
+            "AND ip_address = '10.0.0.66' AND service_pid = 6912 AND service_link_method = 'services_child_image' "
+            "AND start_type = 'demand start' AND account = 'LocalSystem'") == 1);
+  CHECK(row("SELECT count(*) FROM services_installed WHERE event_id = 4697 AND installer_method = 'command_line' "
+            "AND service_pid = 6912") == 1);
+  CHECK(row("SELECT count(*) FROM services_installed WHERE service_name = 'updater' AND installer_method = 'none' "
+            "AND process_key IS NULL AND service_process_key IS NULL AND image_path = '%SystemRoot%\\upd.exe -service'") == 1);
+}

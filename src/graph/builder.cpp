@@ -918,6 +918,9 @@ Expected<BuildStats> Builder::run() {
   auto explicit_logons = write_explicit_logons(db_);
   if (!explicit_logons) return explicit_logons.error();
   stats_.explicit_logons = *explicit_logons;
+  auto services = write_services(db_);
+  if (!services) return services.error();
+  stats_.services = *services;
   if (auto s = record_graph_built(db_); !s) return s.error();
   if (auto s = tx->commit(); !s) return s.error();
   return stats_;

@@ -8,6 +8,7 @@
 
 #include "graph/explicit_logons.hpp"
 #include "graph/script_blocks.hpp"
+#include "graph/services.hpp"
 #include "store/sqlite.hpp"
 
 namespace treeline::graph {
@@ -21,6 +22,7 @@ struct BuildStats {
   std::map<std::string, int64_t> orphans_by_reason;
   ScriptBlockStats script_blocks;
   ExplicitLogonStats explicit_logons;
+  ServiceStats services;
 };
 
 // Times within which a 4688 and a Sysmon 1 of the same host, PID and image are one process.

@@ -16,15 +16,9 @@ Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db) {
   if (auto s = db.exec("DELETE FROM explicit_logon_links"); !s) return s.error();
   auto pids = PidIndex::load(db);
   if (!pids) return pids.error();
-  // Sessions by host and logon id, by start (0 for a well-known or unseen one).
-  std::unordered_map<std::string, std::vector<std::pair<int64_t, std::string>>> sessions;
-  auto ss = db.prepare("SELECT host, logon_id, coalesce(start_time, 0), session_key FROM sessions ORDER BY host, logon_id, 3");
-  if (!ss) return ss.error();
+  auto sessions = SessionIndex::load(db);
+  if (!sessions) return sessions.error();
   int rc;
-  while ((rc = ss->step()) == SQLITE_ROW)
-    sessions[fmt::format("{}\x1f{}", ss->column_text(0), ss->column_int(1))].emplace_back(ss->column_int(2),
-                                                                                          ss->column_text(3));
-  if (rc != SQLITE_DONE) return db.error("reading the sessions for 4648s");
 
   auto ev = db.prepare(
       "SELECT x.event_pk, h.short_name, e.time, x.process_id, coalesce(x.process_name, ''), x.subject_logon_id "
@@ -58,15 +52,13 @@ Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db) {
     } else {
       why = "the event names no process";
     }
-    if (process.empty() && !ev->column_is_null(5))
-      if (auto it = sessions.find(fmt::format("{}\x1f{}", host, ev->column_int(5))); it != sessions.end()) {
-        for (const auto& [start, key] : it->second)
-          if (start <= time) session = key;  // the latest logon with that id before the event
-        if (!session.empty()) {
-          method = "logon_id";
-          confidence = 0.9;
-        }
+    if (process.empty() && !ev->column_is_null(5)) {
+      session = sessions->at(host, ev->column_int(5), time);
+      if (!session.empty()) {
+        method = "logon_id";
+        confidence = 0.9;
       }
+    }
     ins->reset();
     ins->bind(1, ev->column_int(0));
     if (!process.empty()) ins->bind(2, std::string_view(process)); else ins->bind_null(2);

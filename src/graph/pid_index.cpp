@@ -35,6 +35,27 @@ const PidIndex::Process* PidIndex::at(const std::string& host, int64_t pid, int6
   return found;
 }
 
+Expected<SessionIndex> SessionIndex::load(store::Db& db) {
+  SessionIndex ix;
+  auto st = db.prepare("SELECT host, logon_id, coalesce(start_time, 0), session_key FROM sessions ORDER BY host, logon_id, 3");
+  if (!st) return st.error();
+  int rc;
+  while ((rc = st->step()) == SQLITE_ROW)
+    ix.by_id_[fmt::format("{}\x1f{}", st->column_text(0), st->column_int(1))].emplace_back(st->column_int(2),
+                                                                                          st->column_text(3));
+  if (rc != SQLITE_DONE) return db.error("reading the sessions by logon id");
+  return ix;
+}
+
+std::string SessionIndex::at(const std::string& host, int64_t logon_id, int64_t time) const {
+  auto it = by_id_.find(fmt::format("{}\x1f{}", host, logon_id));
+  if (it == by_id_.end()) return {};
+  std::string found;
+  for (const auto& [start, key] : it->second)
+    if (start <= time) found = key;
+  return found;
+}
+
 bool is_powershell_host(std::string_view image) {
   const std::string name = to_lower_ascii(base_name(image));
   return name == "powershell.exe" || name == "pwsh.exe" || name == "powershell_ise.exe";

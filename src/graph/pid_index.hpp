@@ -31,6 +31,18 @@ class PidIndex {
   std::unordered_map<std::string, std::vector<Process>> by_pid_;  // "host\x1fpid" -> by start
 };
 
+// The logon sessions by host and logon id, to find the one a SubjectLogonId meant at a time.
+class SessionIndex {
+ public:
+  static Expected<SessionIndex> load(store::Db& db);
+  // The session key of the latest logon with `logon_id` on `host` by `time` (a well-known or
+  // unseen session counts from the start); empty when there is none.
+  std::string at(const std::string& host, int64_t logon_id, int64_t time) const;
+
+ private:
+  std::unordered_map<std::string, std::vector<std::pair<int64_t, std::string>>> by_id_;  // by start
+};
+
 // Whether an image is a PowerShell host (powershell.exe, pwsh.exe, powershell_ise.exe).
 bool is_powershell_host(std::string_view image);
 
