@@ -14,6 +14,9 @@ namespace treeline::graph {
 Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db) {
   ExplicitLogonStats stats;
   if (auto s = db.exec("DELETE FROM explicit_logon_links"); !s) return s.error();
+  auto any = any_event_with_id(db, "4648");
+  if (!any) return any.error();
+  if (!*any) return stats;
   auto pids = PidIndex::load(db);
   if (!pids) return pids.error();
   auto sessions = SessionIndex::load(db);

@@ -56,6 +56,12 @@ std::string SessionIndex::at(const std::string& host, int64_t logon_id, int64_t 
   return found;
 }
 
+Expected<bool> any_event_with_id(store::Db& db, std::string_view ids) {
+  auto n = db.query_int(fmt::format("SELECT EXISTS (SELECT 1 FROM events WHERE event_id IN ({}))", ids));
+  if (!n) return n.error();
+  return *n != 0;
+}
+
 bool is_powershell_host(std::string_view image) {
   const std::string name = to_lower_ascii(base_name(image));
   return name == "powershell.exe" || name == "pwsh.exe" || name == "powershell_ise.exe";

@@ -43,6 +43,10 @@ class SessionIndex {
   std::unordered_map<std::string, std::vector<std::pair<int64_t, std::string>>> by_id_;  // by start
 };
 
+// Whether the case has any event with one of these ids (through the event-id index): a join with
+// nothing to join skips loading the processes.
+Expected<bool> any_event_with_id(store::Db& db, std::string_view ids);
+
 // Whether an image is a PowerShell host (powershell.exe, pwsh.exe, powershell_ise.exe).
 bool is_powershell_host(std::string_view image);
 

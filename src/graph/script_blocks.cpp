@@ -36,6 +36,9 @@ std::string field(const nlohmann::json& data, const char* name) {
 Expected<ScriptBlockStats> write_script_blocks(store::Db& db) {
   ScriptBlockStats stats;
   if (auto s = db.exec("DELETE FROM ps_script_blocks"); !s) return s.error();
+  auto any = any_event_with_id(db, "4104");
+  if (!any) return any.error();
+  if (!*any) return stats;
   auto pids = PidIndex::load(db);
   if (!pids) return pids.error();
   int rc;

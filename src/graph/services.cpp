@@ -54,6 +54,9 @@ std::string service_executable(std::string_view image_path) {
 Expected<ServiceStats> write_services(store::Db& db) {
   ServiceStats stats;
   if (auto s = db.exec("DELETE FROM service_install_links"); !s) return s.error();
+  auto any = any_event_with_id(db, "7045, 4697");
+  if (!any) return any.error();
+  if (!*any) return stats;
   auto sessions = SessionIndex::load(db);
   if (!sessions) return sessions.error();
   // Per host: the processes services.exe started, and the processes whose command line creates a
@@ -62,11 +65,13 @@ Expected<ServiceStats> write_services(store::Db& db) {
   static const Regex kNewService = *Regex::compile(R"((?i)\bnew-service\b.*?-name\s+['"]?([^'"\s]+))");
   std::map<std::string, std::vector<Proc>> services_children;
   std::map<std::string, std::vector<std::pair<std::string, Proc>>> creators;  // (service name, process)
+  // SQLite narrows both sets first (LIKE is case-insensitive for ASCII); the regexes decide.
   auto st = db.prepare(
       "SELECT p.host, p.start_time, p.process_key, coalesce(p.session_key, ''), coalesce(p.image, ''), "
       "coalesce(p.command_line, ''), lower(coalesce(pp.image, '')) FROM processes p "
       "LEFT JOIN process_edges e ON e.child_key = p.process_key LEFT JOIN processes pp ON pp.process_key = e.parent_key "
-      "WHERE p.source <> 'placeholder' AND p.start_time IS NOT NULL ORDER BY p.host, p.start_time, p.process_key");
+      "WHERE p.source <> 'placeholder' AND p.start_time IS NOT NULL AND (p.command_line LIKE '%create%' OR "
+      "p.command_line LIKE '%new-service%' OR pp.image LIKE '%\\services.exe') ORDER BY p.host, p.start_time, p.process_key");
   if (!st) return st.error();
   int rc;
   while ((rc = st->step()) == SQLITE_ROW) {
