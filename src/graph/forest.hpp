@@ -1,9 +1,7 @@
 #pragma once
 // The process forest as the verbs read it: every process of the process_tree view (or of one
-// host), with its parent link on Boost.Graph. Loaded once by hunt, tree and graph alike; a stage
-// that needs more per process loads its own node type (derived from ProcessNode) in the same pass.
+// host), with its parent link on Boost.Graph. Loaded once by hunt, tree and graph alike.
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -28,49 +26,16 @@ struct ProcessNode {
   bool placeholder() const { return source == "placeholder"; }
 };
 
-template <class Node>
-struct BasicForest {
-  std::vector<Node> nodes;  // by host, then start (unknown last), then key
-  ProcessGraph links{0};
+struct Forest {
+  std::vector<ProcessNode> nodes;  // by host, then start (unknown last), then key
+  ProcessGraph links{0};           // sealed: safe to read from several threads
   std::unordered_map<std::string, size_t> index;  // process_key -> node
 
-  std::optional<size_t> find(const std::string& key) const {
-    auto it = index.find(key);
-    return it == index.end() ? std::nullopt : std::optional<size_t>(it->second);
-  }
+  std::optional<size_t> find(const std::string& key) const;
 };
-using Forest = BasicForest<ProcessNode>;
 
-// How many rows read_process_rows will give, to reserve for them: a vector of large nodes that
-// grows by doubling holds two copies of itself while it moves.
-Expected<size_t> count_process_rows(store::Db& db, const std::string& host);
-
-// The process_tree rows of every host, or of `host` (a short name), in the forest's order.
-Status read_process_rows(store::Db& db, const std::string& host, const std::function<void(ProcessNode&&)>& take);
-
-// Links each node to its parent (by parent_key through `index`), gives a placeholder the
-// orphan_reason its children's links carry (why the log does not show it), and seals the graph.
-ProcessGraph link_nodes(size_t count, const std::unordered_map<std::string, size_t>& index,
-                        const std::function<ProcessNode&(size_t)>& node);
-
-// Every process, or those of `host`, as `Node`s (a ProcessNode, or a type derived from it with
-// more members, value-initialised): one vector, filled as the rows come.
-template <class Node = ProcessNode>
-Expected<BasicForest<Node>> load_forest(store::Db& db, const std::string& host = "") {
-  BasicForest<Node> f;
-  auto rows = count_process_rows(db, host);
-  if (!rows) return rows.error();
-  f.nodes.reserve(*rows);
-  f.index.reserve(*rows);
-  auto s = read_process_rows(db, host, [&](ProcessNode&& n) {
-    f.index.emplace(n.key, f.nodes.size());
-    Node node{};
-    static_cast<ProcessNode&>(node) = std::move(n);
-    f.nodes.push_back(std::move(node));
-  });
-  if (!s) return s.error();
-  f.links = link_nodes(f.nodes.size(), f.index, [&](size_t i) -> ProcessNode& { return f.nodes[i]; });
-  return f;
-}
+// Every process, or those of `host` (a short name) when it is not empty. A placeholder's
+// orphan_reason is the one its children's links carry (why the log does not show it).
+Expected<Forest> load_forest(store::Db& db, const std::string& host = "");
 
 }  // namespace treeline::graph
