@@ -51,12 +51,7 @@ Status write_findings(store::Db& db, const std::vector<Finding>& all) {
   if (!ins) return ins.error();
   auto ins_event = db.prepare("INSERT OR IGNORE INTO finding_events (finding_id, event_pk) VALUES (?, ?)");
   if (!ins_event) return ins_event.error();
-  auto put = [&](int i, const std::string& v) {
-    if (v.empty()) ins->bind_null(i); else ins->bind(i, std::string_view(v));
-  };
-  auto put_int = [&](int i, const std::optional<int64_t>& v) {
-    if (v) ins->bind(i, *v); else ins->bind_null(i);
-  };
+  auto put = [&](int i, const std::string& v) { ins->bind_text_or_null(i, v); };
   int64_t id = 0;
   for (const Finding& f : all) {
     ins->reset();
@@ -70,14 +65,14 @@ Status write_findings(store::Db& db, const std::vector<Finding>& all) {
     put(7, r.attack);
     put(8, r.log_id);
     put(9, f.host);
-    put_int(10, f.time);
+    ins->bind_or_null(10, f.time);
     put(11, f.process_key);
     put(12, f.chain_json());
     put(13, f.matched_json());
     put(14, f.detail);
     put(15, f.target_key);
     put(16, f.user);
-    put_int(17, f.logon_type);
+    ins->bind_or_null(17, f.logon_type);
     put(18, f.ip);
     std::string ids;
     for (const Rule* each : f.rules) ids += (ids.empty() ? "" : ",") + each->id;

@@ -752,12 +752,6 @@ Status Builder::write() {
   auto sysmon_text = db_.prepare(
       "SELECT command_line, parent_command_line, hashes, original_file_name FROM sysmon_process WHERE event_pk = ?");
   if (!sysmon_text) return sysmon_text.error();
-  auto text_or_null = [](store::Stmt& st, int i, std::string_view v) {
-    if (v.empty()) st.bind_null(i); else st.bind(i, v);
-  };
-  auto int_or_null = [](store::Stmt& st, int i, std::optional<int64_t> v) {
-    if (v) st.bind(i, *v); else st.bind_null(i);
-  };
   auto pk_or_null = [](store::Stmt& st, int i, int64_t pk) {
     if (pk) st.bind(i, pk); else st.bind_null(i);
   };
@@ -777,7 +771,7 @@ Status Builder::write() {
     st.bind(2, text_[p.host]);
     st.bind(3, int64_t{p.boot});
     st.bind(4, p.pid);
-    text_or_null(st, 5, text_[p.image]);
+    st.bind_text_or_null(5, text_[p.image]);
     // 4688's command line; Sysmon's where 4688 has none (or an empty one: auditing was off).
     std::optional<std::string> command_line;
     if (row_of(*create_text, p.create_pk) && !create_text->column_is_null(0)) command_line = create_text->column_text(0);
@@ -785,23 +779,23 @@ Status Builder::write() {
     if (sysmon && command_line.value_or("").empty() && !sysmon_text->column_is_null(0))
       command_line = sysmon_text->column_text(0);
     if (command_line) st.bind(6, std::string_view(*command_line)); else st.bind_null(6);
-    int_or_null(st, 7, p.start);
-    int_or_null(st, 8, p.end);
+    st.bind_or_null(7, p.start);
+    st.bind_or_null(8, p.end);
     st.bind(9, std::string_view(source_name(p.source)));
     pk_or_null(st, 10, p.create_pk);
     pk_or_null(st, 11, p.sysmon_pk);
     pk_or_null(st, 12, p.exit_pk);
-    text_or_null(st, 13, text_[p.guid]);
-    text_or_null(st, 14, text_[p.user_sid]);
-    text_or_null(st, 15, text_[p.user_name]);
-    text_or_null(st, 16, text_[p.user_domain]);
-    int_or_null(st, 17, p.logon_id);
-    text_or_null(st, 18, text_[p.integrity]);
-    text_or_null(st, 19, text_[p.elevation]);
+    st.bind_text_or_null(13, text_[p.guid]);
+    st.bind_text_or_null(14, text_[p.user_sid]);
+    st.bind_text_or_null(15, text_[p.user_name]);
+    st.bind_text_or_null(16, text_[p.user_domain]);
+    st.bind_or_null(17, p.logon_id);
+    st.bind_text_or_null(18, text_[p.integrity]);
+    st.bind_text_or_null(19, text_[p.elevation]);
     for (int c = 1; c <= 3; ++c)
-      text_or_null(st, 19 + c, sysmon ? std::string_view(sysmon_text->column_text(c)) : std::string_view());
+      st.bind_text_or_null(19 + c, sysmon ? std::string_view(sysmon_text->column_text(c)) : std::string_view());
     std::string session = p.session >= 0 ? key_of(sessions_[p.session]) : std::string();
-    text_or_null(st, 23, session);
+    st.bind_text_or_null(23, session);
     st.bind(24, process_id(i));
     if (st.step() != SQLITE_DONE) return db_.error(fmt::format("writing process {}", key));
   }
@@ -846,22 +840,22 @@ Status Builder::write() {
     st.bind(4, s.logon_id);
     st.bind(5, std::string_view(s.kind));
     pk_or_null(st, 6, s.event_pk);
-    int_or_null(st, 7, s.start);
-    int_or_null(st, 8, s.end);
-    int_or_null(st, 9, s.logon_type);
-    text_or_null(st, 10, text_[s.user_sid]);
-    text_or_null(st, 11, text_[s.user_name]);
-    text_or_null(st, 12, text_[s.user_domain]);
-    text_or_null(st, 13, text_[s.ip]);
-    int_or_null(st, 14, s.ip_port);
-    text_or_null(st, 15, text_[s.workstation]);
-    text_or_null(st, 16, text_[s.auth]);
-    text_or_null(st, 17, text_[s.logon_process]);
-    text_or_null(st, 18, text_[s.elevated]);
+    st.bind_or_null(7, s.start);
+    st.bind_or_null(8, s.end);
+    st.bind_or_null(9, s.logon_type);
+    st.bind_text_or_null(10, text_[s.user_sid]);
+    st.bind_text_or_null(11, text_[s.user_name]);
+    st.bind_text_or_null(12, text_[s.user_domain]);
+    st.bind_text_or_null(13, text_[s.ip]);
+    st.bind_or_null(14, s.ip_port);
+    st.bind_text_or_null(15, text_[s.workstation]);
+    st.bind_text_or_null(16, text_[s.auth]);
+    st.bind_text_or_null(17, text_[s.logon_process]);
+    st.bind_text_or_null(18, text_[s.elevated]);
     st.bind(19, int64_t{s.special ? 1 : 0});
-    int_or_null(st, 20, s.linked);
+    st.bind_or_null(20, s.linked);
     std::string linked = s.linked_session >= 0 ? key_of(sessions_[s.linked_session]) : std::string();
-    text_or_null(st, 21, linked);
+    st.bind_text_or_null(21, linked);
     if (st.step() != SQLITE_DONE) return db_.error("writing a session");
   }
   stats_.sessions = static_cast<int64_t>(sessions_.size());

@@ -64,11 +64,11 @@ Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db) {
     }
     ins->reset();
     ins->bind(1, ev->column_int(0));
-    if (!process.empty()) ins->bind(2, std::string_view(process)); else ins->bind_null(2);
-    if (!session.empty()) ins->bind(3, std::string_view(session)); else ins->bind_null(3);
+    ins->bind_text_or_null(2, process);
+    ins->bind_text_or_null(3, session);
     ins->bind(4, std::string_view(method));
     if (method != "none") ins->bind_double(5, confidence); else ins->bind_null(5);
-    if (!why.empty()) ins->bind(6, std::string_view(why)); else ins->bind_null(6);
+    ins->bind_text_or_null(6, why);
     if (ins->step() != SQLITE_DONE) return db.error("writing a 4648's links");
     ++stats.events;
     if (!process.empty()) ++stats.linked;

@@ -113,13 +113,13 @@ Expected<ScriptBlockStats> write_script_blocks(store::Db& db) {
     ins->bind(5, first->time);
     if (total > 0) ins->bind(6, total); else ins->bind_null(6);
     ins->bind(7, static_cast<int64_t>(parts.size()));
-    if (!missing.empty()) ins->bind(8, std::string_view(missing)); else ins->bind_null(8);
-    if (!first->path.empty()) ins->bind(9, std::string_view(first->path)); else ins->bind_null(9);
+    ins->bind_text_or_null(8, missing);
+    ins->bind_text_or_null(9, first->path);
     ins->bind(10, std::string_view(text));
-    if (first->pid) ins->bind(11, *first->pid); else ins->bind_null(11);
+    ins->bind_or_null(11, first->pid);
     if (proc) {
       ins->bind(12, std::string_view(proc->key));
-      if (!proc->session.empty()) ins->bind(13, std::string_view(proc->session)); else ins->bind_null(13);
+      ins->bind_text_or_null(13, proc->session);
       ins->bind(14, std::string_view("execution_pid"));
       // A PowerShell host whose PID it is: certain. Another image: the PID is the writer's, but
       // an exit the log missed could have freed it for this one.

@@ -95,9 +95,7 @@ Expected<ServiceStats> write_services(store::Db& db) {
       "installer_process_key, installer_session_key, installer_method, service_process_key, service_link_method) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!ins) return ins.error();
-  auto put = [&](int i, const std::string& v) {
-    if (v.empty()) ins->bind_null(i); else ins->bind(i, std::string_view(v));
-  };
+  auto put = [&](int i, const std::string& v) { ins->bind_text_or_null(i, v); };
   while ((rc = ev->step()) == SQLITE_ROW) {
     const std::string host = ev->column_text(1);
     const int64_t time = ev->column_int(2);

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,15 @@ class Stmt {
   void bind_null(int i) { note(sqlite3_bind_null(s_, i)); }
   void bind(int i, int64_t v) { note(sqlite3_bind_int64(s_, i, v)); }
   void bind_double(int i, double v) { note(sqlite3_bind_double(s_, i, v)); }
+  // The case's "not given": empty text and an absent number are NULL.
+  void bind_text_or_null(int i, std::string_view v) {
+    if (v.empty()) bind_null(i);
+    else bind(i, v);
+  }
+  void bind_or_null(int i, const std::optional<int64_t>& v) {
+    if (v) bind(i, *v);
+    else bind_null(i);
+  }
   void bind(int i, std::string_view v) {
     note(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
   }
