@@ -906,13 +906,14 @@ Expected<BuildStats> Builder::run() {
   auto tx = store::Transaction::begin(db_, {.foreign_keys_off = true}, "the graph rebuild");
   if (!tx) return tx.error();
   if (auto s = write(); !s) return s.error();
-  auto blocks = write_script_blocks(db_);
+  JoinIndexes indexes(db_);
+  auto blocks = write_script_blocks(db_, indexes);
   if (!blocks) return blocks.error();
   stats_.script_blocks = *blocks;
-  auto explicit_logons = write_explicit_logons(db_);
+  auto explicit_logons = write_explicit_logons(db_, indexes);
   if (!explicit_logons) return explicit_logons.error();
   stats_.explicit_logons = *explicit_logons;
-  auto services = write_services(db_);
+  auto services = write_services(db_, indexes);
   if (!services) return services.error();
   stats_.services = *services;
   if (auto s = record_graph_built(db_); !s) return s.error();

@@ -7,19 +7,19 @@
 #include <vector>
 
 #include "core/text.hpp"
-#include "graph/pid_index.hpp"
+#include "graph/join_indexes.hpp"
 
 namespace treeline::graph {
 
-Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db) {
+Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db, JoinIndexes& indexes) {
   ExplicitLogonStats stats;
   if (auto s = db.exec("DELETE FROM explicit_logon_links"); !s) return s.error();
   auto any = any_event_with_id(db, "4648");
   if (!any) return any.error();
   if (!*any) return stats;
-  auto pids = PidIndex::load(db);
+  auto pids = indexes.pids();
   if (!pids) return pids.error();
-  auto sessions = SessionIndex::load(db);
+  auto sessions = indexes.sessions();
   if (!sessions) return sessions.error();
   int rc;
 
@@ -40,7 +40,7 @@ Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db) {
     std::string method = "none", why, process, session;
     double confidence = 0;
     if (!ev->column_is_null(3) && ev->column_int(3) > 0) {
-      const PidIndex::Process* p = pids->at(host, ev->column_int(3), time);
+      const PidIndex::Process* p = (*pids)->at(host, ev->column_int(3), time);
       if (!p) {
         why = "no logged process held that PID then";
       } else if (named && to_lower_ascii(p->image) != to_lower_ascii(name)) {
@@ -56,7 +56,7 @@ Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db) {
       why = "the event names no process";
     }
     if (process.empty() && !ev->column_is_null(5)) {
-      session = sessions->at(host, ev->column_int(5), time);
+      session = (*sessions)->at(host, ev->column_int(5), time);
       if (!session.empty()) {
         method = "logon_id";
         confidence = 0.9;

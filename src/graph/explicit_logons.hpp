@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/expected.hpp"
+#include "graph/join_indexes.hpp"
 #include "store/sqlite.hpp"
 
 namespace treeline::graph {
@@ -14,6 +15,6 @@ struct ExplicitLogonStats {
 };
 
 // Replaces explicit_logon_links (processes and sessions written already, in the same transaction).
-Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db);
+Expected<ExplicitLogonStats> write_explicit_logons(store::Db& db, JoinIndexes& indexes);
 
 }  // namespace treeline::graph

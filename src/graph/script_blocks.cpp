@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/text.hpp"
-#include "graph/pid_index.hpp"
+#include "graph/join_indexes.hpp"
 
 namespace treeline::graph {
 namespace {
@@ -23,23 +23,15 @@ struct Part {
   std::string text, path;
 };
 
-std::string field(const nlohmann::json& data, const char* name) {
-  auto it = data.find(name);
-  if (it == data.end()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_array() && !it->empty() && it->front().is_string()) return it->front().get<std::string>();
-  return it->is_null() ? std::string() : it->dump();
-}
-
 }  // namespace
 
-Expected<ScriptBlockStats> write_script_blocks(store::Db& db) {
+Expected<ScriptBlockStats> write_script_blocks(store::Db& db, JoinIndexes& indexes) {
   ScriptBlockStats stats;
   if (auto s = db.exec("DELETE FROM ps_script_blocks"); !s) return s.error();
   auto any = any_event_with_id(db, "4104");
   if (!any) return any.error();
   if (!*any) return stats;
-  auto pids = PidIndex::load(db);
+  auto pids = indexes.pids();
   if (!pids) return pids.error();
   int rc;
 
@@ -60,11 +52,11 @@ Expected<ScriptBlockStats> write_script_blocks(store::Db& db) {
     p.event_pk = ev->column_int(0);
     p.time = ev->column_int(2);
     if (!ev->column_is_null(3)) p.pid = ev->column_int(3);
-    p.number = parse_windows_int(field(data, "MessageNumber")).value_or(0);
-    p.total = parse_windows_int(field(data, "MessageTotal")).value_or(0);
-    p.text = field(data, "ScriptBlockText");
-    p.path = field(data, "Path");
-    std::string id = field(data, "ScriptBlockId");
+    p.number = parse_windows_int(data_field(data, "MessageNumber")).value_or(0);
+    p.total = parse_windows_int(data_field(data, "MessageTotal")).value_or(0);
+    p.text = data_field(data, "ScriptBlockText");
+    p.path = data_field(data, "Path");
+    std::string id = data_field(data, "ScriptBlockId");
     // No ScriptBlockId: the record is its own block.
     if (id.empty()) id = fmt::format("(event {})", p.event_pk);
     blocks[{ev->column_text(1), id}].push_back(std::move(p));
@@ -104,7 +96,7 @@ Expected<ScriptBlockStats> write_script_blocks(store::Db& db) {
     }
     if (total > 0) gap_to(total + 1);
     // The process: the one that held the writer's PID on this host at that time.
-    const PidIndex::Process* proc = first->pid ? pids->at(host, *first->pid, first->time) : nullptr;
+    const PidIndex::Process* proc = first->pid ? (*pids)->at(host, *first->pid, first->time) : nullptr;
     ins->reset();
     ins->bind(1, std::string_view(fmt::format("{}:{}", host, id)));
     ins->bind(2, std::string_view(host));

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/expected.hpp"
+#include "graph/join_indexes.hpp"
 #include "store/sqlite.hpp"
 
 namespace treeline::graph {
@@ -15,6 +16,6 @@ struct ScriptBlockStats {
 
 // Replaces ps_script_blocks from the case's 4104s and its processes table (written already, in
 // the same transaction).
-Expected<ScriptBlockStats> write_script_blocks(store::Db& db);
+Expected<ScriptBlockStats> write_script_blocks(store::Db& db, JoinIndexes& indexes);
 
 }  // namespace treeline::graph

@@ -10,7 +10,7 @@
 
 #include "core/regex.hpp"
 #include "core/text.hpp"
-#include "graph/pid_index.hpp"
+#include "graph/join_indexes.hpp"
 
 namespace treeline::graph {
 namespace {
@@ -23,12 +23,6 @@ struct Proc {
   int64_t start = 0;
   std::string key, session, image, command_line;
 };
-
-std::string field(const nlohmann::json& data, const char* name) {
-  auto it = data.find(name);
-  if (it == data.end() || it->is_null()) return {};
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
 
 }  // namespace
 
@@ -51,13 +45,13 @@ std::string service_executable(std::string_view image_path) {
   return p;
 }
 
-Expected<ServiceStats> write_services(store::Db& db) {
+Expected<ServiceStats> write_services(store::Db& db, JoinIndexes& indexes) {
   ServiceStats stats;
   if (auto s = db.exec("DELETE FROM service_install_links"); !s) return s.error();
   auto any = any_event_with_id(db, "7045, 4697");
   if (!any) return any.error();
   if (!*any) return stats;
-  auto sessions = SessionIndex::load(db);
+  auto sessions = indexes.sessions();
   if (!sessions) return sessions.error();
   // Per host: the processes services.exe started, and the processes whose command line creates a
   // service, each by start.
@@ -102,8 +96,8 @@ Expected<ServiceStats> write_services(store::Db& db) {
     const bool security = ev->column_int(3) == 4697;
     auto data = nlohmann::json::parse(ev->column_text(4), nullptr, false);
     if (!data.is_object()) data = nlohmann::json::object();  // a damaged record's data: names nothing
-    const std::string name = field(data, "ServiceName");
-    const std::string image = field(data, security ? "ServiceFileName" : "ImagePath");
+    const std::string name = data_field(data, "ServiceName");
+    const std::string image = data_field(data, security ? "ServiceFileName" : "ImagePath");
     std::string installer, session, method = "none", service_process;
     // The latest command that created this name within the minute before.
     if (auto c = creators.find(host); c != creators.end() && !name.empty())
@@ -114,8 +108,8 @@ Expected<ServiceStats> write_services(store::Db& db) {
           method = "command_line";
         }
     if (installer.empty() && security)
-      if (auto id = parse_windows_int(field(data, "SubjectLogonId"))) {
-        session = sessions->at(host, *id, time);
+      if (auto id = parse_windows_int(data_field(data, "SubjectLogonId"))) {
+        session = (*sessions)->at(host, *id, time);
         if (!session.empty()) method = "logon_id";
       }
     // The service's first run: services.exe's first child with its executable after the install.
@@ -130,9 +124,9 @@ Expected<ServiceStats> write_services(store::Db& db) {
     ins->bind(1, ev->column_int(0));
     put(2, name);
     put(3, image);
-    put(4, field(data, "ServiceType"));
-    put(5, field(data, security ? "ServiceStartType" : "StartType"));
-    put(6, field(data, security ? "ServiceAccount" : "AccountName"));
+    put(4, data_field(data, "ServiceType"));
+    put(5, data_field(data, security ? "ServiceStartType" : "StartType"));
+    put(6, data_field(data, security ? "ServiceAccount" : "AccountName"));
     put(7, installer);
     put(8, session);
     put(9, method);

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/expected.hpp"
+#include "graph/join_indexes.hpp"
 #include "store/sqlite.hpp"
 
 namespace treeline::graph {
@@ -18,7 +19,7 @@ struct ServiceStats {
 
 // Replaces service_install_links (processes, edges and sessions written already, in the same
 // transaction).
-Expected<ServiceStats> write_services(store::Db& db);
+Expected<ServiceStats> write_services(store::Db& db, JoinIndexes& indexes);
 
 // The executable an ImagePath runs, lower-case, as a process image names it (quotes and
 // arguments gone, %SystemRoot% and \SystemRoot expanded): what the service's process matches.

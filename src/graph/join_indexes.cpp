@@ -1,4 +1,4 @@
-#include "graph/pid_index.hpp"
+#include "graph/join_indexes.hpp"
 
 #include <fmt/format.h>
 
@@ -54,6 +54,32 @@ std::string SessionIndex::at(const std::string& host, int64_t logon_id, int64_t 
   for (const auto& [start, key] : it->second)
     if (start <= time) found = key;
   return found;
+}
+
+Expected<const PidIndex*> JoinIndexes::pids() {
+  if (!pids_) {
+    auto loaded = PidIndex::load(db_);
+    if (!loaded) return loaded.error();
+    pids_ = std::move(*loaded);
+  }
+  return &*pids_;
+}
+
+Expected<const SessionIndex*> JoinIndexes::sessions() {
+  if (!sessions_) {
+    auto loaded = SessionIndex::load(db_);
+    if (!loaded) return loaded.error();
+    sessions_ = std::move(*loaded);
+  }
+  return &*sessions_;
+}
+
+std::string data_field(const nlohmann::json& data, const char* name) {
+  auto it = data.find(name);
+  if (it == data.end() || it->is_null()) return {};
+  if (it->is_string()) return it->get<std::string>();
+  if (it->is_array() && !it->empty() && it->front().is_string()) return it->front().get<std::string>();
+  return it->dump();
 }
 
 Expected<bool> any_event_with_id(store::Db& db, std::string_view ids) {

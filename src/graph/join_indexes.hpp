@@ -1,7 +1,11 @@
 #pragma once
-// The logged processes by host and PID, to find the one that held a PID when an event names it
-// (a script block's writer, the process a 4648 names): started at or before then, not exited.
+// What the graph stage's joins of events to processes and sessions (script blocks, 4648s,
+// service installs) share: who held a PID on a host at a time, which session a logon id meant
+// then, and the event's data fields. Loaded once per rebuild, by the first join that needs them.
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -12,6 +16,8 @@
 
 namespace treeline::graph {
 
+// The logged processes by host and PID: the one that held a PID when an event names it
+// (started at or before then, not exited).
 class PidIndex {
  public:
   struct Process {
@@ -42,6 +48,24 @@ class SessionIndex {
  private:
   std::unordered_map<std::string, std::vector<std::pair<int64_t, std::string>>> by_id_;  // by start
 };
+
+// Both indexes, each loaded on first use: a rebuild whose case has none of the joined events
+// loads neither, one with several joins loads each once.
+class JoinIndexes {
+ public:
+  explicit JoinIndexes(store::Db& db) : db_(db) {}
+  Expected<const PidIndex*> pids();
+  Expected<const SessionIndex*> sessions();
+
+ private:
+  store::Db& db_;
+  std::optional<PidIndex> pids_;
+  std::optional<SessionIndex> sessions_;
+};
+
+// A field of an event's data (its JSON object) as text: the first of a repeated field, a number
+// as written, empty when absent or null.
+std::string data_field(const nlohmann::json& data, const char* name);
 
 // Whether the case has any event with one of these ids (through the event-id index): a join with
 // nothing to join skips loading the processes.
