@@ -11,6 +11,7 @@
 #include "core/vocabulary.hpp"
 #include "detect/sigma_correlate.hpp"
 #include "detect/sigma_scan.hpp"
+#include "graph/join_indexes.hpp"
 
 namespace treeline::detect {
 namespace {
@@ -36,13 +37,14 @@ struct ProcessIndex {
   std::unordered_map<int64_t, std::vector<std::pair<std::string, std::string>>> twin_fields;
   std::unordered_map<std::string, size_t> by_guid;     // Sysmon ProcessGuid, as written
   std::map<std::string, std::vector<std::pair<int64_t, int>>> boots;  // host -> (start, boot), by start
-  // "host\x1flogon id" -> its sessions by start (0: a well-known or unseen one).
+  // Which session a logon id meant on a host at a time (the graph stage's index), and what the
+  // finding says of it.
+  std::optional<graph::SessionIndex> sessions;
   struct Session {
-    int64_t start = 0;
     std::string user, ip;
     std::optional<int64_t> logon_type;
   };
-  std::unordered_map<std::string, std::vector<Session>> sessions;
+  std::unordered_map<std::string, Session> session_of;  // session_key -> its user, address, type
 };
 
 Expected<ProcessIndex> index_processes(store::Db& db, const Forest& f) {
@@ -65,17 +67,19 @@ Expected<ProcessIndex> index_processes(store::Db& db, const Forest& f) {
   while ((rc = boots->step()) == SQLITE_ROW)
     ix.boots[boots->column_text(0)].emplace_back(boots->column_int(2), static_cast<int>(boots->column_int(1)));
   if (rc != SQLITE_DONE) return db.error("reading the boots for Sigma hits");
-  auto sessions = db.prepare(
-      "SELECT host, logon_id, coalesce(start_time, 0), CASE WHEN coalesce(user_domain, '') <> '' THEN user_domain || "
-      "'\\' || user_name ELSE user_name END, ip_address, logon_type FROM sessions ORDER BY host, logon_id, 3");
+  auto sessions = graph::SessionIndex::load(db);
   if (!sessions) return sessions.error();
-  while ((rc = sessions->step()) == SQLITE_ROW) {
+  ix.sessions = std::move(*sessions);
+  auto attrs = db.prepare(
+      "SELECT session_key, CASE WHEN coalesce(user_domain, '') <> '' THEN user_domain || '\\' || user_name "
+      "ELSE user_name END, ip_address, logon_type FROM sessions");
+  if (!attrs) return attrs.error();
+  while ((rc = attrs->step()) == SQLITE_ROW) {
     ProcessIndex::Session s;
-    s.start = sessions->column_int(2);
-    if (!sessions->column_is_null(3)) s.user = sessions->column_text(3);
-    if (!sessions->column_is_null(4)) s.ip = sessions->column_text(4);
-    if (!sessions->column_is_null(5)) s.logon_type = sessions->column_int(5);
-    ix.sessions[fmt::format("{}\x1f{}", sessions->column_text(0), sessions->column_int(1))].push_back(std::move(s));
+    s.user = attrs->column_text(1);
+    s.ip = attrs->column_text(2);
+    if (!attrs->column_is_null(3)) s.logon_type = attrs->column_int(3);
+    ix.session_of.emplace(attrs->column_text(0), std::move(s));
   }
   if (rc != SQLITE_DONE) return db.error("reading the sessions for Sigma hits");
   static constexpr const char* kTwinFields[] = {"CurrentDirectory", "Hashes", "OriginalFileName", "Description",
@@ -120,15 +124,11 @@ std::optional<size_t> process_of(const sigma::SigmaHit& h, const Forest& f, cons
 void set_session(Finding& d, const sigma::SigmaHit& h, const ProcessIndex& ix) {
   auto id = parse_windows_int(h.logon_id);
   if (!id) return;
-  auto it = ix.sessions.find(fmt::format("{}\x1f{}", h.host, *id));
-  if (it == ix.sessions.end()) return;
-  const ProcessIndex::Session* at = nullptr;
-  for (const auto& s : it->second)
-    if (s.start <= h.time) at = &s;  // the latest logon with that id before the event
-  if (!at) return;
-  d.user = at->user;
-  d.ip = at->ip;
-  d.logon_type = at->logon_type;
+  auto it = ix.session_of.find(ix.sessions->at(std::string(h.host), *id, h.time));
+  if (it == ix.session_of.end()) return;
+  d.user = it->second.user;
+  d.ip = it->second.ip;
+  d.logon_type = it->second.logon_type;
 }
 
 std::string event_text(const sigma::SigmaHit& h) {
