@@ -342,7 +342,16 @@ TEST_CASE("A schema-7 case upgrades in place: processes keep their keys, the tim
     std::ifstream in(std::string(TREELINE_SOURCE_DIR) + "/schema/0009_event_data.sql");
     std::string v9((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     REQUIRE(v9.find("CREATE VIEW events_v") != std::string::npos);
-    const std::string drop = "DROP VIEW services_installed; DROP TABLE service_install_links; DROP VIEW explicit_logons; DROP TABLE explicit_logon_links; DROP VIEW script_blocks; "
+    // Schema 16 redefined logon_sessions over session_links: back to schema 4's.
+    std::ifstream in4(std::string(TREELINE_SOURCE_DIR) + "/schema/0004_graph_views.sql");
+    std::string v4((std::istreambuf_iterator<char>(in4)), std::istreambuf_iterator<char>());
+    const auto from = v4.find("CREATE VIEW logon_sessions");
+    REQUIRE(from != std::string::npos);
+    const std::string sessions_v4 = v4.substr(from, v4.find("FROM sessions s;", from) + 16 - from);
+    const std::string drop = "DROP VIEW powershell_events; DROP TABLE powershell_event_links; DROP VIEW scheduled_tasks; "
+                             "DROP TABLE scheduled_task_runs; DROP TABLE scheduled_task_links; DROP TABLE host_clock_offsets; "
+                             "DROP TABLE host_addresses; DROP VIEW logon_sessions; " + sessions_v4 + " DROP TABLE session_links; "
+                             "DROP VIEW services_installed; DROP TABLE service_install_links; DROP VIEW explicit_logons; DROP TABLE explicit_logon_links; DROP VIEW script_blocks; "
                              "DROP TABLE ps_script_blocks; DROP VIEW finding_events_v; "
                              "DROP VIEW events_v; " + v9.substr(v9.find("CREATE VIEW events_v")) +
                              "\nALTER TABLE events DROP COLUMN execution_pid;";

@@ -39,4 +39,8 @@ std::optional<Regex::Match> Regex::find(std::string_view text) const {
   return m;
 }
 
+std::string Regex::quote(std::string_view text) {
+  return RE2::QuoteMeta(re2::StringPiece(text.data(), text.size()));
+}
+
 }  // namespace treeline

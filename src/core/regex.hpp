@@ -35,6 +35,8 @@ class Regex {
   std::optional<Match> find(std::string_view text) const;
 
   const std::string& pattern() const { return pattern_; }
+  // `text` as a pattern that matches it literally.
+  static std::string quote(std::string_view text);
 
  private:
   std::shared_ptr<const re2::RE2> re_;  // immutable after compile: shared by copies and threads

@@ -1,5 +1,6 @@
 #include "core/text.hpp"
 
+#include <cctype>
 #include <charconv>
 
 namespace treeline {
@@ -71,6 +72,21 @@ std::string cut_middle(std::string_view s, size_t width) {
 std::string cut_end(std::string_view s, size_t width) {
   if (width == 0 || display_width(s) <= width) return std::string(s);
   return std::string(s.substr(0, offset_of_column(s, width - 1))) + "…";
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += separator;
+    out += parts[i];
+  }
+  return out;
 }
 
 }  // namespace treeline

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace treeline {
 
@@ -23,6 +24,11 @@ std::string_view base_name(std::string_view path);
 
 // Display width of UTF-8 text in terminal columns (one per code point).
 size_t display_width(std::string_view utf8);
+
+// Without the white space at either end.
+std::string_view trim(std::string_view text);
+// The parts with `separator` between them.
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
 // Cuts to `width` columns, keeping both ends: a path keeps its file name and a command line its
 // last arguments ("C:\\Windows\\Sys…\\wevtutil.exe\" cl Security"). 0 never cuts.

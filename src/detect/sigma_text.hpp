@@ -6,15 +6,13 @@
 #include <string>
 #include <string_view>
 
+#include "core/text.hpp"
+
 namespace treeline::detect::sigma {
 
 inline char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-inline std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using treeline::trim;
 
 // An IPv4 or IPv6 address as 16 bytes, IPv4 mapped (::ffff:a.b.c.d).
 bool parse_ip(std::string_view s, std::array<uint8_t, 16>& out);

@@ -6,9 +6,7 @@
 #include <map>
 #include <string>
 
-#include "graph/explicit_logons.hpp"
-#include "graph/script_blocks.hpp"
-#include "graph/services.hpp"
+#include "graph/story_joins.hpp"
 #include "store/sqlite.hpp"
 
 namespace treeline::graph {
@@ -20,9 +18,7 @@ struct BuildStats {
   int64_t sessions = 0;
   std::map<std::string, int64_t> links_by_method;
   std::map<std::string, int64_t> orphans_by_reason;
-  ScriptBlockStats script_blocks;
-  ExplicitLogonStats explicit_logons;
-  ServiceStats services;
+  StoryStats story;  // the story joins (script blocks, services, tasks, session sources, ...)
 };
 
 // Times within which a 4688 and a Sysmon 1 of the same host, PID and image are one process.

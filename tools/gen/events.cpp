@@ -162,6 +162,36 @@ std::map<std::string, EventDef> build_defs() {
                 {"LayerName", ValueType::kString}, {"LayerRTID", ValueType::kUInt64}, {"RemoteUserID", ValueType::kSid},
                 {"RemoteMachineID", ValueType::kSid}};
   add(wfp);
+  // Sysmon 3 (network connection), which treeline keeps as event data only.
+  EventDef net;
+  net.channel = "Microsoft-Windows-Sysmon/Operational";
+  net.provider = "Microsoft-Windows-Sysmon";
+  net.provider_guid = kSysmonGuid;
+  net.id = 3;
+  net.version = 5;
+  net.level = 4;
+  net.task = 3;
+  net.keywords = 0x8000000000000000ULL;
+  for (const char* f : {"RuleName", "UtcTime", "ProcessGuid", "ProcessId", "Image", "User", "Protocol", "Initiated",
+                        "SourceIsIpv6", "SourceIp", "SourceHostname", "SourcePort", "SourcePortName", "DestinationIsIpv6",
+                        "DestinationIp", "DestinationHostname", "DestinationPort", "DestinationPortName"})
+    net.fields.emplace_back(f, sysmon_type(f));
+  add(net);
+  // Scheduled tasks: 4698 created, 4699 deleted, 4700 enabled, 4701 disabled, 4702 updated.
+  for (uint32_t id : {4698u, 4699u, 4700u, 4701u, 4702u}) {
+    EventDef task;
+    task.channel = "Security";
+    task.provider = "Microsoft-Windows-Security-Auditing";
+    task.provider_guid = kSecurityGuid;
+    task.id = id;
+    task.version = 0;
+    task.task = 12804;
+    task.keywords = 0x8020000000000000ULL;
+    task.fields = {{"SubjectUserSid", ValueType::kSid}, {"SubjectUserName", ValueType::kString},
+                   {"SubjectDomainName", ValueType::kString}, {"SubjectLogonId", ValueType::kHexInt64},
+                   {"TaskName", ValueType::kString}, {id == 4702 ? "TaskContentNew" : "TaskContent", ValueType::kString}};
+    add(task);
+  }
   return defs;
 }
 

@@ -73,7 +73,24 @@ struct Host {
   std::set<int64_t> in_use;
   int boot = 0;
   std::map<std::string, LogFile> logs;
+  int64_t clock_offset = 0;  // FILETIME ticks this host's clock runs ahead of true time
+  std::string ip;            // its address, as other hosts' logs and its own Sysmon 3 name it
 };
+
+std::string xml_escape(const std::string& t) {
+  std::string e;
+  for (char c : t) {
+    switch (c) {
+      case '&': e += "&amp;"; break;
+      case '<': e += "&lt;"; break;
+      case '>': e += "&gt;"; break;
+      case '\'': e += "&apos;"; break;
+      case '"': e += "&quot;"; break;
+      default: e += c;
+    }
+  }
+  return e;
+}
 
 std::string hex(int64_t v) { return fmt::format("0x{:x}", v); }
 
@@ -96,8 +113,13 @@ class Generator {
   Host& host(const std::string& name);
   int64_t allocate_pid(Host& h);
   void release_pid(Host& h, int64_t pid);
-  void emit(Host& h, const std::string& log, const std::string& channel, uint32_t id, int version, int64_t t,
-            const std::map<std::string, std::string>& data);
+  uint64_t emit(Host& h, const std::string& log, const std::string& channel, uint32_t id, int version, int64_t t,
+                const std::map<std::string, std::string>& data, uint32_t execution_pid = 4);
+  void logon(Host& h, const json& j, int64_t t);
+  void explicit_logon(Host& h, const json& j, int64_t t);
+  void connection(Host& h, const json& j, int64_t t);
+  void task(Host& h, const json& j, int64_t t);
+  const Process& process(const std::string& id) const;
   const Session& session(const std::string& id);
   void spawn(Host& h, const json& j, int64_t t, bool log_it);
   void exit_process(const std::string& id, int64_t t);
@@ -111,6 +133,7 @@ class Generator {
   std::map<std::string, Session> sessions_;
   std::map<std::string, Process> processes_;
   std::vector<std::string> order_;  // process ids in creation order
+  std::vector<json> links_;  // the truth about the story joins (links.jsonl)
   int64_t next_logon_ = 0x1a2b00;
   uint64_t guid_counter_ = 1;
 };
@@ -155,13 +178,23 @@ const Session& Generator::session(const std::string& id) {
   return it->second;
 }
 
-void Generator::emit(Host& h, const std::string& log, const std::string& channel, uint32_t id, int version, int64_t t,
-                     const std::map<std::string, std::string>& data) {
+// A record as the host writes it: stamped by its own clock.
+uint64_t Generator::emit(Host& h, const std::string& log, const std::string& channel, uint32_t id, int version, int64_t t,
+                         const std::map<std::string, std::string>& data, uint32_t execution_pid) {
   LogFile& f = h.logs[log];
   f.name = log;
   const EventDef& def = event_def(channel, id, version);
   uint64_t rid = f.next_record_id++;
-  f.records.emplace_back(&def, event_values(def, rid, t, h.computer, 4, 100 + static_cast<uint32_t>(rid % 900), data), rid, t);
+  t += h.clock_offset;
+  f.records.emplace_back(&def, event_values(def, rid, t, h.computer, execution_pid, 100 + static_cast<uint32_t>(rid % 900), data),
+                         rid, t);
+  return rid;
+}
+
+const Process& Generator::process(const std::string& id) const {
+  auto it = processes_.find(id);
+  if (it == processes_.end()) throw std::runtime_error("scenario names an unknown process: " + id);
+  return it->second;
 }
 
 void Generator::load(const json& s) {
@@ -174,6 +207,8 @@ void Generator::load(const json& s) {
     h.command_line = j.value("command_line", true);
     h.exits = j.value("exits", true);
     h.sysmon = j.value("sysmon", false);
+    h.clock_offset = static_cast<int64_t>(j.value("clock_offset", 0.0) * kTick);
+    h.ip = j.value("ip", "");
     if (j.contains("process_auditing_from")) h.audit_from = start_ + static_cast<int64_t>(j.at("process_auditing_from").get<double>() * kTick);
     if (j.contains("pid_pool")) {
       int n = j.at("pid_pool").get<int>();
@@ -265,7 +300,7 @@ void Generator::spawn(Host& h, const json& j, int64_t t, bool log_it) {
     const Session& s2 = session(p.run_as.empty() ? p.session : p.run_as);
     std::string base = p.image.substr(p.image.find_last_of('\\') + 1);
     emit(h, "Sysmon", "Microsoft-Windows-Sysmon/Operational", 1, 5, t + 2000,  // Sysmon logs 0.2 ms later
-         {{"RuleName", "-"}, {"UtcTime", filetime_to_iso(t).substr(0, 23)}, {"ProcessGuid", p.guid},
+         {{"RuleName", "-"}, {"UtcTime", filetime_to_iso(t + h.clock_offset).substr(0, 23)}, {"ProcessGuid", p.guid},
           {"ProcessId", std::to_string(p.pid)}, {"Image", p.image}, {"FileVersion", "-"}, {"Description", "-"},
           {"Product", "-"}, {"Company", "-"}, {"OriginalFileName", p.original_file_name.empty() ? base : p.original_file_name},
           {"CommandLine", p.cmd}, {"CurrentDirectory", "C:\\Windows\\system32\\"},
@@ -289,7 +324,7 @@ void Generator::exit_process(const std::string& id, int64_t t) {
   release_pid(h, p.pid);
   if (h.sysmon && p.logged)
     emit(h, "Sysmon", "Microsoft-Windows-Sysmon/Operational", 5, 3, t + 2000,
-         {{"RuleName", "-"}, {"UtcTime", filetime_to_iso(t).substr(0, 23)}, {"ProcessGuid", p.guid},
+         {{"RuleName", "-"}, {"UtcTime", filetime_to_iso(t + h.clock_offset).substr(0, 23)}, {"ProcessGuid", p.guid},
           {"ProcessId", std::to_string(p.pid)}, {"Image", p.image}});
   if (h.exits && audited(h, t)) {
     const Session& s = session(p.run_as.empty() ? p.session : p.run_as);
@@ -342,6 +377,114 @@ void Generator::storm(Host& h, const json& j, int64_t& t) {
   }
 }
 
+// A 4624. A type 9 (runas /netonly) logon is made under its user's session: `subject` names it.
+// A logon from another host of the scenario names the process there that made it (`source`,
+// the truth), or says that nothing may be linked (`source_ambiguous`).
+void Generator::logon(Host& h, const json& j, int64_t t) {
+  Session s;
+  s.id = j.at("id").get<std::string>();
+  s.logon_id = j.contains("logon_id") ? *parse_windows_int(j.at("logon_id").get<std::string>()) : (next_logon_ += 0x1f3);
+  s.user = j.at("user").get<std::string>();
+  s.domain = j.value("domain", "CORP");
+  s.sid = j.value("sid", fmt::format("S-1-5-21-3623811015-3361044348-30300820-{}", 1000 + sessions_.size()));
+  s.type = j.value("type", 2);
+  s.admin = j.value("admin", false);
+  s.elevated = j.value("elevated", false);
+  std::string linked = j.value("linked", "");
+  int64_t linked_id = linked.empty() ? 0 : session(linked).logon_id;
+  const std::string subject_id = j.value("subject", "");
+  const Session subject = subject_id.empty() ? Session{"", 0x3e7, h.name + "$", s.domain, "S-1-5-18"} : session(subject_id);
+  sessions_[s.id] = s;
+  const bool network = s.type == 3;
+  const std::string package = j.value("package", network ? "NTLM" : "Negotiate");
+  const bool ntlm = package == "NTLM";
+  uint64_t rid = emit(
+      h, "Security", "Security", 4624, 2, t,
+      {{"SubjectUserSid", subject.sid}, {"SubjectUserName", subject.user}, {"SubjectDomainName", subject.domain},
+       {"SubjectLogonId", hex(subject.logon_id)}, {"TargetUserSid", s.sid}, {"TargetUserName", s.user},
+       {"TargetDomainName", s.domain}, {"TargetLogonId", hex(s.logon_id)}, {"LogonType", std::to_string(s.type)},
+       {"LogonProcessName", ntlm ? "NtLmSsp " : package == "Kerberos" ? "Kerberos" : s.type == 9 ? "seclogo" : "User32 "},
+       {"AuthenticationPackageName", package},
+       {"WorkstationName", j.value("workstation", "-")}, {"LogonGuid", "{00000000-0000-0000-0000-000000000000}"},
+       {"TransmittedServices", "-"}, {"LmPackageName", ntlm && network ? "NTLM V2" : "-"},
+       // An NTLM V2 network logon sets up a 128-bit session key; a scenario can say otherwise.
+       {"KeyLength", j.value("key_length", ntlm && network ? "128" : "0")},
+       {"ProcessId", "0x2c4"}, {"ProcessName", "C:\\Windows\\System32\\lsass.exe"}, {"IpAddress", j.value("ip", "-")},
+       {"IpPort", j.value("port", "-")}, {"ImpersonationLevel", "%%1833"}, {"RestrictedAdminMode", "-"},
+       {"TargetOutboundUserName", j.value("outbound_user", "-")}, {"TargetOutboundDomainName", j.value("outbound_domain", "-")},
+       {"VirtualAccount", "%%1843"}, {"TargetLinkedLogonId", hex(linked_id)}, {"ElevatedToken", s.elevated ? "%%1842" : "%%1843"}});
+  json link = {{"kind", "logon"}, {"host", h.name}, {"log", "Security"}, {"record_id", rid}, {"session", s.id},
+               {"origin", s.type == 9 && !subject_id.empty() ? json(subject_id) : json()}};
+  if (j.contains("source")) {
+    const Process& p = process(j.at("source").get<std::string>());
+    link["source_host"] = p.host;
+    link["source_process"] = p.id;
+  } else if (j.contains("source_ambiguous")) {
+    link["source_host"] = j.at("source_ambiguous").get<std::string>();
+    link["source_process"] = nullptr;
+  }
+  links_.push_back(std::move(link));
+  if (s.admin && s.elevated)
+    emit(h, "Security", "Security", 4672, 0, t,
+         {{"SubjectUserSid", s.sid}, {"SubjectUserName", s.user}, {"SubjectDomainName", s.domain},
+          {"SubjectLogonId", hex(s.logon_id)}, {"PrivilegeList", "SeDebugPrivilege\n\t\t\tSeBackupPrivilege"}});
+}
+
+// A 4648: explicit credentials, by a process when the scenario names one.
+void Generator::explicit_logon(Host& h, const json& j, int64_t t) {
+  const std::string by = j.value("process", "");
+  const Process* p = by.empty() ? nullptr : &process(by);
+  const Session& s = session(p ? (p->run_as.empty() ? p->session : p->run_as) : j.at("session").get<std::string>());
+  uint64_t rid = emit(
+      h, "Security", "Security", 4648, 0, t,
+      {{"SubjectUserSid", s.sid}, {"SubjectUserName", s.user}, {"SubjectDomainName", s.domain},
+       {"SubjectLogonId", hex(s.logon_id)}, {"LogonGuid", "{00000000-0000-0000-0000-000000000000}"},
+       {"TargetUserName", j.at("user").get<std::string>()}, {"TargetDomainName", j.value("domain", "CORP")},
+       {"TargetLogonGuid", "{00000000-0000-0000-0000-000000000000}"}, {"TargetServerName", j.value("server", "localhost")},
+       {"TargetInfo", j.value("server", "localhost")}, {"ProcessId", p ? hex(p->pid) : "0x0"},
+       {"ProcessName", p ? p->image : "-"}, {"IpAddress", j.value("ip", "-")}, {"IpPort", j.value("port", "-")}});
+  links_.push_back({{"kind", "explicit_logon"}, {"host", h.name}, {"log", "Security"}, {"record_id", rid},
+                    {"process", p ? json(p->id) : json()}});
+}
+
+// A Sysmon 3: a process's outbound TCP connection.
+void Generator::connection(Host& h, const json& j, int64_t t) {
+  const Process& p = process(j.at("process").get<std::string>());
+  const Session& s = session(p.run_as.empty() ? p.session : p.run_as);
+  emit(h, "Sysmon", "Microsoft-Windows-Sysmon/Operational", 3, 5, t,
+       {{"RuleName", "-"}, {"UtcTime", filetime_to_iso(t + h.clock_offset).substr(0, 23)}, {"ProcessGuid", p.guid},
+        {"ProcessId", std::to_string(p.pid)}, {"Image", p.image}, {"User", s.domain + "\\" + s.user}, {"Protocol", "tcp"},
+        {"Initiated", "true"}, {"SourceIsIpv6", "false"}, {"SourceIp", j.value("source_ip", h.ip)},
+        {"SourceHostname", h.computer}, {"SourcePort", j.value("source_port", "50211")}, {"SourcePortName", "-"},
+        {"DestinationIsIpv6", "false"}, {"DestinationIp", j.at("ip").get<std::string>()},
+        {"DestinationHostname", j.value("hostname", "-")}, {"DestinationPort", j.at("port").get<std::string>()},
+        {"DestinationPortName", "-"}});
+}
+
+// A 4698 (or 4699-4702 with `event`): a scheduled task, with its XML as Task Scheduler writes it.
+void Generator::task(Host& h, const json& j, int64_t t) {
+  const Session& s = session(j.at("session").get<std::string>());
+  const std::string trigger = j.value("trigger", "LogonTrigger");
+  std::string args = j.value("arguments", "");
+  std::string xml = fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\r\n<Task version=\"1.2\" "
+      "xmlns=\"http://schemas.microsoft.com/windows/2004/02/mit/task\">\r\n  <RegistrationInfo>\r\n    <URI>{0}</URI>\r\n"
+      "  </RegistrationInfo>\r\n  <Triggers>\r\n    <{1}>\r\n      <Enabled>true</Enabled>\r\n    </{1}>\r\n  </Triggers>\r\n"
+      "  <Principals>\r\n    <Principal id=\"Author\">\r\n      <UserId>{2}</UserId>\r\n      <RunLevel>{3}</RunLevel>\r\n"
+      "    </Principal>\r\n  </Principals>\r\n  <Actions Context=\"Author\">\r\n    <Exec>\r\n      <Command>{4}</Command>\r\n"
+      "{5}    </Exec>\r\n  </Actions>\r\n</Task>",
+      xml_escape(j.at("name").get<std::string>()), trigger, xml_escape(j.value("run_as_user", "S-1-5-18")),
+      j.value("run_level", "HighestAvailable"), xml_escape(j.at("command").get<std::string>()),
+      args.empty() ? "" : fmt::format("      <Arguments>{}</Arguments>\r\n", xml_escape(args)));
+  const int id = j.value("event", 4698);
+  uint64_t rid = emit(h, "Security", "Security", static_cast<uint32_t>(id), 0, t,
+                      {{"SubjectUserSid", s.sid}, {"SubjectUserName", s.user}, {"SubjectDomainName", s.domain},
+                       {"SubjectLogonId", hex(s.logon_id)}, {"TaskName", j.at("name").get<std::string>()},
+                       {id == 4699 ? "TaskContent" : id == 4702 ? "TaskContentNew" : "TaskContent", id == 4699 ? "" : xml}});
+  links_.push_back({{"kind", "task"}, {"host", h.name}, {"log", "Security"}, {"record_id", rid}, {"session", s.id},
+                    {"creator", j.value("creator", json())}, {"runs", j.value("runs", json::array())}});
+}
+
 void Generator::run(const json& unsorted) {
   // Entries may be grouped by host in the file; time orders them (stably, so same-t entries
   // keep their written order).
@@ -391,46 +534,13 @@ void Generator::run(const json& unsorted) {
       storm(h, e.at("storm"), t);
       last = t;
     } else if (e.contains("logon")) {
-      const json& j = e.at("logon");
-      Session s;
-      s.id = j.at("id").get<std::string>();
-      s.logon_id = j.contains("logon_id") ? *parse_windows_int(j.at("logon_id").get<std::string>()) : (next_logon_ += 0x1f3);
-      s.user = j.at("user").get<std::string>();
-      s.domain = j.value("domain", "CORP");
-      s.sid = j.value("sid", fmt::format("S-1-5-21-3623811015-3361044348-30300820-{}", 1000 + sessions_.size()));
-      s.type = j.value("type", 2);
-      s.admin = j.value("admin", false);
-      s.elevated = j.value("elevated", false);
-      std::string linked = j.value("linked", "");
-      int64_t linked_id = linked.empty() ? 0 : session(linked).logon_id;
-      sessions_[s.id] = s;
-      emit(h, "Security", "Security", 4624, 2, t,
-           {{"SubjectUserSid", "S-1-5-18"}, {"SubjectUserName", h.name + "$"}, {"SubjectDomainName", s.domain},
-            {"SubjectLogonId", "0x3e7"}, {"TargetUserSid", s.sid}, {"TargetUserName", s.user}, {"TargetDomainName", s.domain},
-            {"TargetLogonId", hex(s.logon_id)}, {"LogonType", std::to_string(s.type)},
-            {"LogonProcessName", s.type == 3 ? "NtLmSsp " : "User32 "}, {"AuthenticationPackageName", s.type == 3 ? "NTLM" : "Negotiate"},
-            {"WorkstationName", j.value("workstation", "-")}, {"LogonGuid", "{00000000-0000-0000-0000-000000000000}"},
-            {"TransmittedServices", "-"}, {"LmPackageName", s.type == 3 ? "NTLM V2" : "-"},
-            // An NTLM V2 network logon sets up a 128-bit session key; a scenario can say otherwise.
-            {"KeyLength", j.value("key_length", s.type == 3 ? "128" : "0")},
-            {"ProcessId", "0x2c4"}, {"ProcessName", "C:\\Windows\\System32\\lsass.exe"}, {"IpAddress", j.value("ip", "-")},
-            {"IpPort", j.value("port", "-")}, {"ImpersonationLevel", "%%1833"}, {"RestrictedAdminMode", "-"},
-            {"TargetOutboundUserName", j.value("outbound_user", "-")}, {"TargetOutboundDomainName", j.value("outbound_domain", "-")},
-            {"VirtualAccount", "%%1843"}, {"TargetLinkedLogonId", hex(linked_id)}, {"ElevatedToken", s.elevated ? "%%1842" : "%%1843"}});
-      if (s.admin && s.elevated)
-        emit(h, "Security", "Security", 4672, 0, t,
-             {{"SubjectUserSid", s.sid}, {"SubjectUserName", s.user}, {"SubjectDomainName", s.domain},
-              {"SubjectLogonId", hex(s.logon_id)}, {"PrivilegeList", "SeDebugPrivilege\n\t\t\tSeBackupPrivilege"}});
+      logon(h, e.at("logon"), t);
     } else if (e.contains("explicit_logon")) {
-      const json& j = e.at("explicit_logon");
-      const Session& s = session(j.at("session").get<std::string>());
-      emit(h, "Security", "Security", 4648, 0, t,
-           {{"SubjectUserSid", s.sid}, {"SubjectUserName", s.user}, {"SubjectDomainName", s.domain},
-            {"SubjectLogonId", hex(s.logon_id)}, {"LogonGuid", "{00000000-0000-0000-0000-000000000000}"},
-            {"TargetUserName", j.at("user").get<std::string>()}, {"TargetDomainName", j.value("domain", "CORP")},
-            {"TargetLogonGuid", "{00000000-0000-0000-0000-000000000000}"}, {"TargetServerName", j.value("server", "localhost")},
-            {"TargetInfo", j.value("server", "localhost")}, {"ProcessId", "0x0"}, {"ProcessName", "-"},
-            {"IpAddress", j.value("ip", "-")}, {"IpPort", "-"}});
+      explicit_logon(h, e.at("explicit_logon"), t);
+    } else if (e.contains("connection")) {
+      connection(h, e.at("connection"), t);
+    } else if (e.contains("task")) {
+      task(h, e.at("task"), t);
     } else if (e.contains("clear")) {
       // Clearing the Security log erases everything before it; the 1102 is the new first record.
       const Session& s = session(e.at("clear").get<std::string>());
@@ -442,36 +552,31 @@ void Generator::run(const json& unsorted) {
            {{"SubjectUserSid", s.sid}, {"SubjectUserName", s.user}, {"SubjectDomainName", s.domain},
             {"SubjectLogonId", hex(s.logon_id)}});
     } else if (e.contains("script_block")) {
+      // Written by the PowerShell process itself: its PID is the record's Execution ProcessID.
       const json& j = e.at("script_block");
-      emit(h, "PowerShell", "Microsoft-Windows-PowerShell/Operational", 4104, 1, t,
-           {{"MessageNumber", "1"}, {"MessageTotal", "1"}, {"ScriptBlockText", j.at("text").get<std::string>()},
-            {"ScriptBlockId", "{6f1a3e2b-0c4d-4e5f-9a8b-7c6d5e4f3a2b}"}, {"Path", j.value("path", "")}});
+      const std::string by = j.value("process", "");
+      const uint32_t pid = by.empty() ? 4 : static_cast<uint32_t>(process(by).pid);
+      uint64_t rid = emit(h, "PowerShell", "Microsoft-Windows-PowerShell/Operational", 4104, 1, t,
+                          {{"MessageNumber", "1"}, {"MessageTotal", "1"}, {"ScriptBlockText", j.at("text").get<std::string>()},
+                           {"ScriptBlockId", j.value("id", "{6f1a3e2b-0c4d-4e5f-9a8b-7c6d5e4f3a2b}")}, {"Path", j.value("path", "")}},
+                          pid);
+      links_.push_back({{"kind", "script_block"}, {"host", h.name}, {"log", "PowerShell"}, {"record_id", rid},
+                        {"process", by.empty() ? json() : json(by)}});
     } else if (e.contains("service_install")) {
       const json& j = e.at("service_install");
-      emit(h, "System", "System", 7045, 0, t,
-           {{"ServiceName", j.at("name").get<std::string>()}, {"ImagePath", j.at("image").get<std::string>()},
-            {"ServiceType", "user mode service"}, {"StartType", j.value("start", "demand start")},
-            {"AccountName", j.value("account", "LocalSystem")}});
+      uint64_t rid = emit(h, "System", "System", 7045, 0, t,
+                          {{"ServiceName", j.at("name").get<std::string>()}, {"ImagePath", j.at("image").get<std::string>()},
+                           {"ServiceType", "user mode service"}, {"StartType", j.value("start", "demand start")},
+                           {"AccountName", j.value("account", "LocalSystem")}});
+      // The installer and the service's process are the scenario's statement (ids of its processes).
+      links_.push_back({{"kind", "service"}, {"host", h.name}, {"log", "System"}, {"record_id", rid},
+                        {"installer", j.value("installer", json())}, {"service_process", j.value("service_process", json())}});
     } else {
       throw std::runtime_error("unknown timeline entry: " + e.dump());
     }
   }
 }
 
-std::string xml_escape(const std::string& t) {
-  std::string e;
-  for (char c : t) {
-    switch (c) {
-      case '&': e += "&amp;"; break;
-      case '<': e += "&lt;"; break;
-      case '>': e += "&gt;"; break;
-      case '\'': e += "&apos;"; break;
-      case '"': e += "&quot;"; break;
-      default: e += c;
-    }
-  }
-  return e;
-}
 
 // The records a SIEM would have exported: Winlogbeat's ECS documents and wevtutil's XML.
 void write_exports(const fs::path& base, const Host& h, const LogFile& f) {
@@ -534,6 +639,8 @@ GenerateResult Generator::write(const std::string& out_dir, bool exports) {
   }
   // The truth: every process, its real parent, whether that parent's 4688 is in the log.
   if (exports) return r;
+  std::ofstream links(fs::path(out_dir) / "links.jsonl");
+  for (const json& l : links_) links << l.dump() << "\n";
   std::ofstream truth(fs::path(out_dir) / "truth.jsonl");
   for (const auto& id : order_) {
     const Process& p = processes_.at(id);
@@ -543,8 +650,10 @@ GenerateResult Generator::write(const std::string& out_dir, bool exports) {
               {"host", p.host},
               {"pid", p.pid},
               {"image", p.image},
-              {"start", filetime_to_iso(p.start)},
-              {"start_ft", p.start},
+              // As the host's log writes it (its clock); true_start is the scenario's time.
+              {"start", filetime_to_iso(p.start + hosts_.at(p.host).clock_offset)},
+              {"start_ft", p.start + hosts_.at(p.host).clock_offset},
+              {"true_start_ft", p.start},
               {"boot", p.boot},
               {"logged", p.logged},
               {"record_id", p.logged ? json(p.record_id) : json()},
