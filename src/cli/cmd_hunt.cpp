@@ -53,6 +53,9 @@ int run_hunt(const HuntArgs& a) {
   o.full = a.full;
   o.style = {a.full ? size_t{0} : size_t{90}, a.full ? size_t{0} : report::terminal_width()};
   unwrap(report::write_findings(std::cout, db, format, o));
+  if (stats.detections > 0)
+    fmt::print(stderr, "treeline: each finding's story (logons, chain, scripts, services, tasks): treeline story {} --finding ID\n",
+               a.case_path);
   return kExitOk;
 }
 

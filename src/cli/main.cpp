@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   register_hunt(app);
   register_timeline(app);
   register_graph(app);
+  register_story(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
