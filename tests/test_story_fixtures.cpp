@@ -223,3 +223,37 @@ TEST_CASE("story follows a process to the logons it opened on another host, and 
   CHECK(none.err.find("no finding 999") != std::string::npos);
   CHECK(test::run_treeline({"story", db}).exit_code == 2);
 }
+
+TEST_CASE("tree --follow-logons draws the logons a process opened on another host under it, and hunt ancestry crosses too",
+          "[fixtures][story][tree]") {
+  test::TempDir dir;
+  const std::string db = dir.file("case.db");
+  REQUIRE(test::run_treeline({"ingest", "-q", db, (fixture_dir("lateral-two-hosts") / "logs").string()}).exit_code == 0);
+  auto plain = test::run_treeline({"tree", db, "--host", "ws01", "--wide"});
+  REQUIRE(plain.exit_code == 0);
+  CHECK(plain.out.find("remote logon") == std::string::npos);
+  CHECK(plain.out.find("wsmprovhost") == std::string::npos);
+  auto r = test::run_treeline({"tree", db, "--host", "ws01", "--follow-logons", "--wide"});
+  REQUIRE(r.exit_code == 0);
+  INFO(r.out);
+  // Four logons are tied to their source; the ambiguous one is under neither cmd.exe.
+  size_t logons = 0;
+  for (size_t at = r.out.find("⇢ remote logon on srv02"); at != std::string::npos; at = r.out.find("⇢ remote logon on srv02", at + 1))
+    ++logons;
+  CHECK(logons == 4);
+  // WinRM: the Kerberos logon with no address, its wsmprovhost.exe under the PowerShell that made it.
+  const auto ps = r.out.find("Invoke-Command -ComputerName srv02");
+  const auto wsm = r.out.find("wsmprovhost.exe -Embedding");
+  REQUIRE(ps != std::string::npos);
+  REQUIRE(wsm != std::string::npos);
+  CHECK(ps < wsm);
+  CHECK(r.out.substr(ps, wsm - ps).find("[network_connection") != std::string::npos);
+  auto csv = test::run_treeline({"tree", db, "--host", "ws01", "--follow-logons", "--format", "csv"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK(csv.out.find("via_remote_logon") != std::string::npos);
+  CHECK(csv.out.find("srv02:") != std::string::npos);
+  // A finding on srv02 names the process on ws01 that opened its logon.
+  auto hunt = test::run_treeline({"hunt", db, "--format", "csv"});
+  REQUIRE(hunt.exit_code == 0);
+  CHECK(hunt.out.find("ws01:WMIC.exe(272) ⇒ WmiPrvSE.exe") != std::string::npos);
+}

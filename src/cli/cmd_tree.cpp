@@ -17,7 +17,7 @@ namespace {
 struct TreeArgs {
   std::string case_path, host, process, at, logon, from, to, format;
   int64_t pid = -1;
-  bool ancestors = false, descendants = false, full = false;
+  bool ancestors = false, descendants = false, full = false, follow_logons = false;
 };
 
 int64_t parse_time(const std::string& flag, const std::string& value) {
@@ -41,6 +41,7 @@ int run_tree(const TreeArgs& a) {
   }
   o.ancestors_only = a.ancestors;
   o.descendants_only = a.descendants;
+  o.follow_logons = a.follow_logons;
   if (!a.full) o.width = report::terminal_width();
   auto db = unwrap(store::open_case_read_only(a.case_path));
   size_t shown = unwrap(report::write_tree(std::cout, db, o, format));
@@ -63,6 +64,8 @@ void register_tree(CLI::App& app) {
   sub->add_option("--to", a->to, "Only processes started at or before this time");
   sub->add_flag("--ancestors", a->ancestors, "With --process/--pid: only its ancestors");
   sub->add_flag("--descendants", a->descendants, "With --process/--pid: only its descendants");
+  sub->add_flag("--follow-logons", a->follow_logons,
+                "Under a process, draw the logons it opened on other hosts (marked remote) and their processes");
   sub->add_flag("--wide,--full", a->full, "Do not cut lines to the terminal width");
   add_format_option(*sub, a->format);
   sub->callback([a] { exit_code() = run_tree(*a); });

@@ -14,28 +14,56 @@ namespace {
 // "System(4) > smss.exe(284) > … > cmd.exe(316)": the path from the root to the process, one
 // indexed lookup per level. A table shows the nearest four, so the flagged process is never the
 // part that is cut.
+// A process's ancestry as "… > cmd.exe(268) > WMIC.exe(272) ⇒ srv02:WmiPrvSE.exe(260) > cmd.exe(276)":
+// at the first process of a logon that a process on another host opened (session_links), the
+// walk shows that local parent and then goes on from the remote source.
 class Ancestry {
  public:
   explicit Ancestry(store::Db& db) : db_(db) {}
   Expected<std::string> of(const std::string& key, size_t keep) {
     if (!up_) {
       auto st = db_.prepare(
-          "SELECT e.parent_key, p.image, p.pid FROM processes p LEFT JOIN process_edges e ON e.child_key = p.process_key "
+          "SELECT e.parent_key, p.image, p.pid, p.host, l.source_process_key, "
+          "coalesce(pp.session_key, '') <> coalesce(p.session_key, ''), pp.image, pp.pid FROM processes p "
+          "LEFT JOIN process_edges e ON e.child_key = p.process_key "
+          "LEFT JOIN processes pp ON pp.process_key = e.parent_key "
+          "LEFT JOIN session_links l ON l.session_key = p.session_key AND l.source_process_key IS NOT NULL "
           "WHERE p.process_key = ?1");
       if (!st) return st.error();
       up_ = std::move(*st);
     }
-    std::vector<std::string> parts;
+    auto name = [](const std::string& image, int64_t pid) {
+      return fmt::format("{}({})", image.empty() ? "?" : std::string(base_name(image)), pid);
+    };
+    // Youngest first; `join` is what stands between a part and the younger one after it.
+    struct Part {
+      std::string text, join = " > ";
+    };
+    std::vector<Part> parts;
+    std::string host;
+    bool jumped = false;  // the next part is the remote source
     for (std::string k = key; !k.empty() && parts.size() < 64;) {
       up_.reset();
       up_.bind(1, std::string_view(k));
       if (up_.step() != SQLITE_ROW) break;
-      std::string image = up_.column_is_null(1) ? "" : up_.column_text(1);
-      parts.push_back(fmt::format("{}({})", image.empty() ? "?" : std::string(base_name(image)), up_.column_int(2)));
+      const std::string here = up_.column_text(3);
+      std::string text = name(up_.column_text(1), up_.column_int(2));
+      // A process on another host than the finding's says which.
+      if (!host.empty() && here != host) text = here + ":" + text;
+      if (host.empty()) host = here;
+      parts.push_back({text, jumped ? " ⇒ " : " > "});
+      jumped = false;
       k = up_.column_is_null(0) ? "" : up_.column_text(0);
+      if (!up_.column_is_null(4) && up_.column_int(5)) {
+        // The logon's first process: its local parent, then the process that opened the logon.
+        if (!up_.column_is_null(0)) parts.push_back({name(up_.column_text(6), up_.column_int(7))});
+        jumped = true;
+        k = up_.column_text(4);
+        host = "-";  // from here on every part names its host
+      }
     }
     std::string s = parts.size() > keep ? "… > " : "";
-    for (size_t i = std::min(keep, parts.size()); i-- > 0;) s += parts[i] + (i ? " > " : "");
+    for (size_t i = std::min(keep, parts.size()); i-- > 0;) s += parts[i].text + (i ? parts[i].join : "");
     return s;
   }
 

@@ -19,6 +19,7 @@ struct TreeOptions {
   std::optional<int64_t> from, to;  // FILETIME range of start times
   bool ancestors_only = false;      // with a process: only its ancestors
   bool descendants_only = false;    // with a process: only its descendants
+  bool follow_logons = false;       // draw the logons a process opened on other hosts under it
   size_t width = 0;                 // cut lines to this many columns; 0 = never
 };
 
