@@ -21,6 +21,7 @@ struct Window {
 constexpr Window kWindows[] = {{5 * kSecond, 30 * kSecond}, {5 * kSecond, 30 * kSecond}, {5 * kSecond, 120 * kSecond}};
 constexpr double kConfidence[] = {0.95, 0.9, 0.7};
 constexpr const char* kMethod[] = {"explicit_credentials", "network_connection", "command_line"};
+constexpr int64_t kClearlyNear = 2 * kSecond, kFarOff = 10 * kSecond;
 
 bool fits(const RemoteEvidence& e, const RemoteLogon& l) {
   if (e.kind == EvidenceKind::kExplicitCredentials) return e.user.empty() || e.user == l.user;
@@ -35,6 +36,37 @@ double median(std::vector<double> v) {
 }
 
 using PairKey = std::pair<std::string, std::string>;  // (A, B)
+
+// (A, process key) -> the nearest its evidence came to the logon (ticks, offset taken out).
+using Found = std::map<std::pair<std::string, std::string>, int64_t>;
+
+// One level's evidence decides: one process links; one far nearer than every other (within 2 s,
+// the others 10 s or more away) links with less confidence; else the candidates are recorded
+// and nothing is linked. Evidence naming no process we know is a candidate too.
+void decide(RemoteLink& link, int level, const Found& found, bool by_evidence_only) {
+  std::set<std::string> hosts;
+  for (const auto& [where, near] : found) hosts.insert(where.first);
+  if (hosts.size() == 1) link.source_host = *hosts.begin();
+  std::vector<std::pair<int64_t, const std::pair<std::string, std::string>*>> by_distance;
+  for (const auto& [where, near] : found) by_distance.emplace_back(near, &where);
+  std::sort(by_distance.begin(), by_distance.end());
+  const auto& best = *by_distance.front().second;
+  const bool alone = found.size() == 1;
+  const bool clearly_nearest = !alone && by_distance[0].first <= kClearlyNear && by_distance[1].first >= kFarOff;
+  if ((alone || clearly_nearest) && !best.second.empty()) {
+    link.method = kMethod[level];
+    link.process_key = best.second;
+    link.source_host = best.first;
+    link.confidence = kConfidence[level] - (by_evidence_only ? 0.1 : 0.0) - (clearly_nearest ? 0.15 : 0.0);
+    link.why_not.clear();
+  } else if (alone) {
+    link.why_not = fmt::format("the {} on {} names no process", level == 0 ? "4648" : "connection", best.first);
+  } else {
+    for (const auto& [where, near] : found)
+      if (!where.second.empty()) link.candidates.push_back(where.second);
+    link.why_not = fmt::format("{} processes fit equally ({})", found.size(), kMethod[level]);
+  }
+}
 
 }  // namespace
 
@@ -64,7 +96,15 @@ const std::set<std::string>* AddressBook::addresses_of(const std::string& host) 
 std::string normalize_address(const std::string& address) {
   std::string a = to_lower_ascii(trim(address));
   if (a.rfind("::ffff:", 0) == 0 && a.find('.') != std::string::npos) a = a.substr(7);
-  if (a.empty() || a == "-" || a == "::1" || a == "::" || a == "0.0.0.0" || a.rfind("127.", 0) == 0) return {};
+  if (a.empty() || a == "-" || a == "::1" || a == "::" || a == "0.0.0.0" || a.rfind("127.", 0) == 0 ||
+      a == "0:0:0:0:0:0:0:1" || a == "0:0:0:0:0:0:0:0")
+    return {};
+  // Multicast and broadcast (a UDP datagram's "source" in Sysmon 3) name no host.
+  if (a.rfind("ff", 0) == 0 && a.find(':') != std::string::npos) return {};
+  if (a.find(':') == std::string::npos) {
+    const int first = std::atoi(a.c_str());
+    if ((first >= 224 && first <= 239) || (a.size() >= 4 && a.compare(a.size() - 4, 4, ".255") == 0)) return {};
+  }
   return a;
 }
 
@@ -149,7 +189,7 @@ std::vector<RemoteLink> match_remote_logons(const std::vector<RemoteLogon>& logo
     link.why_not = s.why_not;
     if (s.hosts.size() == 1) link.source_host = s.hosts.front();
     for (int level = 0; level < 3 && link.process_key.empty() && link.candidates.empty(); ++level) {
-      std::set<std::pair<std::string, std::string>> found;  // (A, process key)
+      Found found;
       std::optional<double> used_offset;
       for (const std::string& a : s.hosts) {
         auto it = by_pair.find({a, l.host});
@@ -160,29 +200,14 @@ std::vector<RemoteLink> match_remote_logons(const std::vector<RemoteLogon>& logo
           if (static_cast<int>(e->kind) != level || !fits(*e, l)) continue;
           const int64_t delta = l.time - shift - e->time;
           if (delta < -kWindows[level].before || delta > kWindows[level].after) continue;
-          found.emplace(a, e->process_key);
+          auto [at, fresh] = found.try_emplace({a, e->process_key}, static_cast<int64_t>(std::llabs(delta)));
+          if (!fresh) at->second = std::min(at->second, static_cast<int64_t>(std::llabs(delta)));
           if (off != offset_of.end()) used_offset = off->second;
         }
       }
       if (found.empty()) continue;
-      link.method = kMethod[level];
       link.clock_offset_seconds = used_offset;
-      std::set<std::string> hosts;
-      for (const auto& [a, key] : found) hosts.insert(a);
-      if (hosts.size() == 1) link.source_host = *hosts.begin();
-      if (found.size() == 1 && !found.begin()->second.empty()) {
-        link.process_key = found.begin()->second;
-        link.confidence = kConfidence[level] - (s.by_evidence_only ? 0.1 : 0.0);
-        link.why_not.clear();
-      } else if (found.size() == 1) {
-        link.method = "none";
-        link.why_not = fmt::format("the {} on {} names no process", level == 0 ? "4648" : "connection", *hosts.begin());
-      } else {
-        for (const auto& [a, key] : found)
-          if (!key.empty()) link.candidates.push_back(key);
-        link.method = "none";
-        link.why_not = fmt::format("{} processes fit equally ({})", found.size(), kMethod[level]);
-      }
+      decide(link, level, found, s.by_evidence_only);
     }
     if (link.process_key.empty() && link.candidates.empty() && link.why_not.empty())
       link.why_not = s.hosts.size() == 1

@@ -104,7 +104,8 @@ Status read_connections(store::Db& db, CrossHostInput& in, std::vector<Connectio
     if (!data.is_object()) continue;  // a damaged record's data: names nothing
     const std::string host = st->column_text(0);
     const bool initiated = data.contains("Initiated") && is_true(data["Initiated"]);
-    in.learn(host, data_field(data, initiated ? "SourceIp" : "DestinationIp"), "sysmon_source");
+    // Sysmon puts the local end first either way; Initiated says which end connected.
+    in.learn(host, data_field(data, "SourceIp"), "sysmon_source");
     if (!initiated) continue;
     Connection c;
     c.host = host;
