@@ -99,6 +99,9 @@ TEST_CASE("Every story join and cross-host link agrees with the scenarios' truth
                     text(db, "SELECT coalesce(process_key, '') FROM services_installed WHERE event_pk = " + pk));
         score.check(what + " service process", want(l, "service_process"),
                     text(db, "SELECT coalesce(service_process_key, '') FROM services_installed WHERE event_pk = " + pk));
+        if (l.contains("session"))
+          score.check(what + " session", session_of.at(l["session"]),
+                      text(db, "SELECT coalesce(session_key, '') FROM services_installed WHERE event_pk = " + pk));
       } else if (kind == "task") {
         score.check(what + " creator", want(l, "creator"),
                     text(db, "SELECT coalesce(process_key, '') FROM scheduled_tasks WHERE event_pk = " + pk));

@@ -10,7 +10,7 @@
 using namespace treeline;
 using namespace treeline::graph;
 
-TEST_CASE("Task XML gives the command, arguments, triggers and principal; a damaged one says why", "[graph][story]") {
+TEST_CASE("Task XML gives the command, arguments, triggers and principal, and a damaged one says why", "[graph][story]") {
   const TaskDefinition t = parse_task_xml(
       "<?xml version=\"1.0\" encoding=\"UTF-16\"?>\r\n<Task version=\"1.2\" xmlns=\"http://schemas.microsoft.com/windows/2004/02/mit/task\">"
       "<Triggers><BootTrigger><Enabled>true</Enabled></BootTrigger><CalendarTrigger/></Triggers>"
@@ -42,7 +42,7 @@ TEST_CASE("Engine event fields end at their line's CRLF, not at a bare newline i
   CHECK(engine_field("\tXHostName=no\r\n", "HostName").empty());  // a key inside another key is not it
 }
 
-TEST_CASE("Addresses: loopback, unspecified, multicast and broadcast name no host; mapped IPv4 is IPv4", "[graph][story]") {
+TEST_CASE("Addresses: loopback, unspecified, multicast and broadcast name no host, and mapped IPv4 is IPv4", "[graph][story]") {
   CHECK(normalize_address("::ffff:10.0.0.21") == "10.0.0.21");
   CHECK(normalize_address(" FE80::1 ") == "fe80::1");
   for (const char* none : {"-", "", "127.0.0.1", "::1", "0:0:0:0:0:0:0:1", "0.0.0.0", "224.0.0.252", "172.18.255.255", "ff02:0:0:0:0:0:1:3"})

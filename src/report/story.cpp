@@ -64,15 +64,6 @@ INSERT OR IGNORE INTO temp.story_sessions
 INSERT OR IGNORE INTO temp.story_sessions
   SELECT DISTINCT p.session_key, 'ancestor session' FROM temp.story_processes sp JOIN processes p USING (process_key)
   WHERE p.session_key IS NOT NULL AND sp.role = 'ancestor';
--- What its processes and sessions installed: the service's own process, the task's runs.
-INSERT OR IGNORE INTO temp.story_processes
-  SELECT l.service_process_key, 'service' FROM service_install_links l
-  WHERE l.service_process_key IS NOT NULL AND (l.installer_process_key IN (SELECT process_key FROM temp.story_processes)
-        OR l.installer_session_key IN (SELECT session_key FROM temp.story_sessions WHERE role NOT IN ('ancestor session', 'shared session')));
-INSERT OR IGNORE INTO temp.story_processes
-  SELECT r.process_key, 'task run' FROM scheduled_task_runs r JOIN scheduled_task_links t USING (event_pk)
-  WHERE t.creator_process_key IN (SELECT process_key FROM temp.story_processes)
-        OR t.session_key IN (SELECT session_key FROM temp.story_sessions WHERE role NOT IN ('ancestor session', 'shared session'));
 -- Across hosts: the process that opened one of its logons, and the logons its processes opened
 -- elsewhere, with the processes that ran in those.
 INSERT OR IGNORE INTO temp.story_processes
@@ -83,6 +74,20 @@ INSERT OR IGNORE INTO temp.story_sessions
   WHERE sp.role IN ('process', 'descendant');
 INSERT OR IGNORE INTO temp.story_processes
   SELECT p.process_key, 'remote' FROM processes p JOIN temp.story_sessions ss USING (session_key) WHERE ss.role = 'remote logon';
+-- What its processes and sessions installed: the service's own process, the task's runs.
+INSERT OR IGNORE INTO temp.story_processes
+  SELECT l.service_process_key, 'service' FROM service_install_links l
+  WHERE l.service_process_key IS NOT NULL AND (l.installer_process_key IN (SELECT process_key FROM temp.story_processes)
+        OR l.installer_session_key IN (SELECT session_key FROM temp.story_sessions WHERE role NOT IN ('ancestor session', 'shared session')));
+INSERT OR IGNORE INTO temp.story_processes
+  SELECT r.process_key, 'task run' FROM scheduled_task_runs r JOIN scheduled_task_links t USING (event_pk)
+  WHERE t.creator_process_key IN (SELECT process_key FROM temp.story_processes)
+        OR t.session_key IN (SELECT session_key FROM temp.story_sessions WHERE role NOT IN ('ancestor session', 'shared session'));
+-- And what those ran.
+INSERT OR IGNORE INTO temp.story_processes
+  WITH RECURSIVE down(k, role) AS (SELECT process_key, role FROM temp.story_processes WHERE role IN ('service', 'task run')
+                                   UNION SELECT e.child_key, down.role FROM process_edges e JOIN down ON e.parent_key = down.k)
+  SELECT k, role FROM down;
 )sql";
 
 Status anchor_processes(store::Db& db, const StoryAnchor& anchor) {

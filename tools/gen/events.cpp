@@ -177,6 +177,20 @@ std::map<std::string, EventDef> build_defs() {
                         "DestinationIp", "DestinationHostname", "DestinationPort", "DestinationPortName"})
     net.fields.emplace_back(f, sysmon_type(f));
   add(net);
+  // A service installed (Security 4697).
+  EventDef sec_svc;
+  sec_svc.channel = "Security";
+  sec_svc.provider = "Microsoft-Windows-Security-Auditing";
+  sec_svc.provider_guid = kSecurityGuid;
+  sec_svc.id = 4697;
+  sec_svc.task = 12289;
+  sec_svc.keywords = 0x8020000000000000ULL;
+  sec_svc.fields = {{"SubjectUserSid", ValueType::kSid},       {"SubjectUserName", ValueType::kString},
+                    {"SubjectDomainName", ValueType::kString}, {"SubjectLogonId", ValueType::kHexInt64},
+                    {"ServiceName", ValueType::kString},       {"ServiceFileName", ValueType::kString},
+                    {"ServiceType", ValueType::kHexInt32},     {"ServiceStartType", ValueType::kUInt32},
+                    {"ServiceAccount", ValueType::kString}};
+  add(sec_svc);
   // Scheduled tasks: 4698 created, 4699 deleted, 4700 enabled, 4701 disabled, 4702 updated.
   for (uint32_t id : {4698u, 4699u, 4700u, 4701u, 4702u}) {
     EventDef task;

@@ -348,6 +348,19 @@ void Generator::run(const json& unsorted) {
       // The installer and the service's process are the scenario's statement (ids of its processes).
       links_.push_back({{"kind", "service"}, {"host", h.name}, {"log", "System"}, {"record_id", rid},
                         {"installer", j.value("installer", json())}, {"service_process", j.value("service_process", json())}});
+      // With "Security System Extension" auditing the install is also a 4697, made in the
+      // installer's session: over the network (PsExec), the network logon's.
+      if (j.contains("security_session")) {
+        const Session& s = session(j.at("security_session").get<std::string>());
+        uint64_t sec = emit(h, "Security", "Security", 4697, 0, t,
+                            {{"SubjectUserSid", s.sid}, {"SubjectUserName", s.user}, {"SubjectDomainName", s.domain},
+                             {"SubjectLogonId", hex(s.logon_id)}, {"ServiceName", j.at("name").get<std::string>()},
+                             {"ServiceFileName", j.at("image").get<std::string>()}, {"ServiceType", "0x10"},
+                             {"ServiceStartType", "3"}, {"ServiceAccount", j.value("account", "LocalSystem")}});
+        links_.push_back({{"kind", "service"}, {"host", h.name}, {"log", "Security"}, {"record_id", sec},
+                          {"installer", j.value("installer", json())}, {"service_process", j.value("service_process", json())},
+                          {"session", s.id}});
+      }
     } else {
       throw std::runtime_error("unknown timeline entry: " + e.dump());
     }
