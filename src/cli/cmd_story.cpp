@@ -24,7 +24,7 @@ int run_story(const StoryArgs& a) {
   options.for_terminal = format == report::Format::kTable;
   options.script_lines = a.lines;
   auto table = unwrap(report::story_table(db, {a.finding, a.process, a.session}, options));
-  report::TableStyle style{a.full ? size_t{0} : size_t{160}, a.full ? 0 : report::terminal_width(), {{"summary", 40}}};
+  report::TableStyle style{a.full ? size_t{0} : size_t{160}, a.full ? 0 : report::terminal_width(), {{"summary", 56}}};
   report::write_table(std::cout, table, format, style);
   return kExitOk;
 }
