@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "store/case_db.hpp"
 #include "store/named_queries.hpp"
+#include "report/kql.hpp"
 #include "store/query.hpp"
 
 namespace treeline::cli {
@@ -15,6 +16,8 @@ struct QueryArgs {
   std::string case_path;
   std::string sql;
   std::string named;
+  std::string kql;
+  bool explain = false;
   bool list = false;
   bool full = false;
   std::string format;
@@ -30,6 +33,21 @@ int run_query(const QueryArgs& a) {
     return kExitOk;
   }
   if (a.case_path.empty()) throw CliError(kExitUsage, "query: CASE.db is required");
+  const report::TableStyle style{a.full ? size_t{0} : size_t{80}, a.full ? 0 : report::terminal_width()};
+  if (!a.kql.empty()) {
+    if (!a.sql.empty() || !a.named.empty()) throw CliError(kExitUsage, "query: give SQL, --named or --kql, one of them");
+    const bool all_columns = format != report::Format::kTable;
+    if (a.explain) {
+      auto t = unwrap(report::kql::translate(a.kql));
+      fmt::print("{}\n", report::kql::explain(t, all_columns));
+      return kExitOk;
+    }
+    auto db = unwrap(store::open_case_read_only(a.case_path));
+    auto result = unwrap(report::kql::run(db, a.kql, all_columns));
+    for (const auto& w : result.warnings) fmt::print(stderr, "treeline: KQL: {}\n", w);
+    report::write_table(std::cout, result.table, format, style);
+    return kExitOk;
+  }
   std::string_view sql = a.sql;
   if (!a.named.empty()) {
     if (!a.sql.empty()) throw CliError(kExitUsage, "query: give SQL or --named, not both");
@@ -41,7 +59,7 @@ int run_query(const QueryArgs& a) {
   // Evidence is never changed by a query: the case is opened read-only.
   auto db = unwrap(store::open_case_read_only(a.case_path));
   auto table = unwrap(store::run_query(db, sql));
-  report::write_table(std::cout, table, format, {a.full ? size_t{0} : size_t{80}, a.full ? 0 : report::terminal_width()});
+  report::write_table(std::cout, table, format, style);
   return kExitOk;
 }
 
@@ -54,6 +72,8 @@ void register_query(CLI::App& app) {
   sub->add_option("SQL", args->sql, "One SQL statement");
   sub->add_option("-n,--named", args->named, "Run a named query from queries/");
   sub->add_flag("-l,--list", args->list, "List the named queries");
+  sub->add_option("--kql", args->kql, "A Kibana Query Language expression over the case's ECS documents");
+  sub->add_flag("--explain", args->explain, "With --kql: print the SQL it becomes instead of running it");
   sub->add_flag("--wide,--full", args->full, "Do not cut long cells, nor fit the terminal");
   add_format_option(*sub, args->format);
   sub->callback([args] { exit_code() = run_query(*args); });

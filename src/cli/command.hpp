@@ -43,6 +43,7 @@ void register_hunt(CLI::App& app);
 void register_timeline(CLI::App& app);
 void register_graph(CLI::App& app);
 void register_story(CLI::App& app);
+void register_export(CLI::App& app);
 
 // --format table|csv|json, shared by the verbs that print rows.
 CLI::Option* add_format_option(CLI::App& sub, std::string& format);

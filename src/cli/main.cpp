@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   register_timeline(app);
   register_graph(app);
   register_story(app);
+  register_export(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

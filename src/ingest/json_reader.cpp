@@ -159,6 +159,7 @@ Status to_event(const json& j, ExportedEvent& e) {
     e.provider = get(j, {"winlog.provider_name", "event.provider"});
     e.time = get(j, {"@timestamp", "event.created"});
     e.record_id = get(j, {"winlog.record_id"});
+    e.stand_in_id = get(j, {"treeline.record_id"});
     e.execution_pid = get(j, {"winlog.process.pid"});
     e.version = get(j, {"winlog.version"});
     e.message = get(j, {"message"});
@@ -199,12 +200,29 @@ Status to_event(const json& j, ExportedEvent& e) {
                "unknown JSON shape (not Winlogbeat 6/7/ECS, NXLog flat, or Event.System)"};
 }
 
+// A document of a treeline export that is not an event (a process, a finding), or an
+// Elasticsearch _bulk action line ({"index": {...}}).
+bool is_derived_document(const json& j) {
+  if (!j.is_object()) return false;
+  if (j.size() == 1 && (j.contains("index") || j.contains("create")) && j.begin()->is_object()) return true;
+  auto t = j.find("treeline");
+  if (t == j.end() || !t->is_object()) return false;
+  auto d = t->find("document");
+  return d != t->end() && d->is_string() && d->get<std::string>() != "event";
+}
+
 }  // namespace
 
 Expected<ReadStats> read_json(std::istream& in, const RecordFn& on_record, const IssueFn& on_issue) {
   ReadStats stats;
   EventRecord record;
   auto one = [&](const json& j, const std::string& where, std::string raw, int64_t position) -> Status {
+    // treeline's own export holds its processes and findings beside the events, and --bulk
+    // puts an action line before each document: neither is an event, and neither is lost.
+    if (is_derived_document(j)) {
+      ++stats.not_events;
+      return ok_status();
+    }
     ExportedEvent e;
     e.raw = std::move(raw) + "\x1f" + where;
     Status s = to_event(j, e);

@@ -26,6 +26,7 @@ struct ReadStats {
   bool truncated = false;    // the file ends before what its header (or last line) promises
   int64_t cross_checked = 0; // positional records compared with their XML (ReadOptions)
   int64_t cross_check_mismatches = 0;
+  int64_t not_events = 0;    // JSON: a treeline export's process and finding documents, _bulk action lines
 };
 
 using RecordFn = std::function<Status(EventRecord&)>;  // an Error stops the file

@@ -1,5 +1,7 @@
 #include "ingest/record_builder.hpp"
 
+#include <charconv>
+
 #include "core/regex.hpp"
 #include "ingest/event_data.hpp"
 #include "ingest/fnv1a.hpp"
@@ -28,8 +30,14 @@ Status build_record(ExportedEvent&& in, EventRecord& r) {
   r.provider = std::move(in.provider);
   r.computer = std::move(in.computer);
   r.execution_pid = execution_pid_of(in.execution_pid);
+  int64_t stand_in = 0;
   if (auto rid = parse_windows_int(in.record_id); rid && *rid >= 0) {
     r.record_id = static_cast<uint64_t>(*rid);
+  } else if (auto [p, ec] = std::from_chars(in.stand_in_id.data(), in.stand_in_id.data() + in.stand_in_id.size(), stand_in);
+             ec == std::errc() && p == in.stand_in_id.data() + in.stand_in_id.size() && stand_in < 0) {
+    // treeline's own export of a record that had no EventRecordID: the id it got then, so the
+    // export reads back as the same events.
+    r.record_id = static_cast<uint64_t>(stand_in);
   } else {
     // No EventRecordID in the export: a hash of the record's text and position stands in
     // (negative, so it is never mistaken for one). Nothing is deduplicated on it: identical

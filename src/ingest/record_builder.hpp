@@ -14,6 +14,7 @@ namespace treeline::ingest {
 
 struct ExportedEvent {
   std::string event_id, channel, provider, computer, time, record_id, version, message, execution_pid;
+  std::string stand_in_id;  // treeline's own export of a record that had none: the negative id it got
   std::vector<std::pair<std::string, std::string>> data;  // EventData / UserData by name
   // The text of the record and where it stands in its file ("line 12"): without an EventRecordID
   // they are its identity, so that two identical lines stay two events.

@@ -194,6 +194,7 @@ GenerateResult Generator::write(const std::string& out_dir, bool exports) {
               {"host", p.host},
               {"pid", p.pid},
               {"image", p.image},
+              {"command_line", p.cmd},
               // As the host's log writes it (its clock); true_start is the scenario's time.
               {"start", filetime_to_iso(p.start + hosts_.at(p.host).clock_offset)},
               {"start_ft", p.start + hosts_.at(p.host).clock_offset},
