@@ -348,7 +348,8 @@ TEST_CASE("A schema-7 case upgrades in place: processes keep their keys, the tim
     const auto from = v4.find("CREATE VIEW logon_sessions");
     REQUIRE(from != std::string::npos);
     const std::string sessions_v4 = v4.substr(from, v4.find("FROM sessions s;", from) + 16 - from);
-    const std::string drop = "DROP VIEW powershell_events; DROP TABLE powershell_event_links; DROP VIEW scheduled_tasks; "
+    const std::string drop = "DROP VIEW ecs; DROP VIEW ecs_events; DROP VIEW ecs_processes; DROP VIEW ecs_findings; "
+                             "DROP VIEW powershell_events; DROP TABLE powershell_event_links; DROP VIEW scheduled_tasks; "
                              "DROP TABLE scheduled_task_runs; DROP TABLE scheduled_task_links; DROP TABLE host_clock_offsets; "
                              "DROP TABLE host_addresses; DROP VIEW logon_sessions; " + sessions_v4 + " DROP TABLE session_links; "
                              "DROP VIEW services_installed; DROP TABLE service_install_links; DROP VIEW explicit_logons; DROP TABLE explicit_logon_links; DROP VIEW script_blocks; "
