@@ -109,7 +109,7 @@ TEST_CASE("KQL: ranges on numbers and dates, exists, nested groups, bare values 
   CHECK(t.keys("threat.technique.id:T1003.00").empty());
 }
 
-TEST_CASE("KQL: a syntax error names its column; an unknown field is a warning that matches nothing", "[kql]") {
+TEST_CASE("KQL: a syntax error names its column, and an unknown field is a warning that matches nothing", "[kql]") {
   auto e = report::kql::translate("event.code:4688 and (process.pid:1");
   REQUIRE_FALSE(e);
   CHECK(e.error().code == ErrorCode::kUsage);
