@@ -45,7 +45,9 @@ int run_query(const QueryArgs& a) {
     auto db = unwrap(store::open_case_read_only(a.case_path));
     auto result = unwrap(report::kql::run(db, a.kql, all_columns));
     for (const auto& w : result.warnings) fmt::print(stderr, "treeline: KQL: {}\n", w);
-    report::write_table(std::cout, result.table, format, style);
+    report::TableStyle kql_style = style;
+    kql_style.keep_width = {{"summary", 50}};
+    report::write_table(std::cout, result.table, format, kql_style);
     return kExitOk;
   }
   std::string_view sql = a.sql;

@@ -361,9 +361,14 @@ class Parser {
   }
 };
 
+// A terminal's columns: time to the second, the host's short name, the kind, code, record and
+// what happened (every field is in csv/json).
 const char* kShortColumns =
-    "\"@timestamp\", \"host.name\", \"treeline.document\" AS document, \"event.code\", \"event.action\", "
-    "\"winlog.record_id\", \"process.entity_id\", coalesce(\"process.command_line\", \"message\") AS summary";
+    "replace(substr(\"@timestamp\", 1, 19), 'T', ' ') AS time_utc, "
+    "lower(CASE WHEN instr(\"host.name\", '.') > 0 THEN substr(\"host.name\", 1, instr(\"host.name\", '.') - 1) "
+    "ELSE \"host.name\" END) AS host, \"treeline.document\" AS document, "
+    "coalesce(\"event.code\", \"event.action\") AS code, \"winlog.record_id\" AS record, "
+    "coalesce(\"process.command_line\", \"message\") AS summary";
 const char* kAllColumns =
     "\"treeline.document\", \"@timestamp\", \"event.kind\", \"event.code\", \"event.provider\", \"event.action\", "
     "\"winlog.channel\", \"winlog.record_id\", \"winlog.computer_name\", \"winlog.event_id\", \"winlog.provider_name\", "
