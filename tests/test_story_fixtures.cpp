@@ -6,6 +6,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -259,4 +260,32 @@ TEST_CASE("tree --follow-logons draws the logons a process opened on another hos
   auto hunt = test::run_treeline({"hunt", db, "--format", "csv"});
   REQUIRE(hunt.exit_code == 0);
   CHECK(hunt.out.find("ws01:WMIC.exe(272) ⇒ WmiPrvSE.exe") != std::string::npos);
+}
+
+TEST_CASE("tree --keys, --pid without --at lists who held the PID, --ancestors needs a process", "[fixtures][tree]") {
+  test::TempDir dir;
+  const std::string db = dir.file("case.db");
+  REQUIRE(test::run_treeline({"ingest", "-q", db, (fixture_dir("intrusion-six") / "logs").string()}).exit_code == 0);
+  // PID 5120: the inventory PowerShell, the -enc one, then notepad.
+  auto c = test::run_treeline({"tree", db, "--pid", "5120", "--format", "csv"});
+  REQUIRE(c.exit_code == 0);
+  CHECK(std::count(c.out.begin(), c.out.end(), '\n') == 4);
+  CHECK(c.out.find("inventory.ps1") < c.out.find("-enc"));
+  CHECK(c.out.find("-enc") < c.out.find("notepad.exe"));
+  CHECK(c.err.find("3 process(es) held PID 5120") != std::string::npos);
+  // A key from --keys is one --process takes.
+  auto k = test::run_treeline({"tree", db, "--keys", "--wide"});
+  REQUIRE(k.exit_code == 0);
+  const auto at = k.out.find("notepad.exe");
+  REQUIRE(at != std::string::npos);
+  const auto open = k.out.find("[ws-fin07:5120:", at), close = k.out.find(']', open);
+  REQUIRE(open != std::string::npos);
+  const std::string key = k.out.substr(open + 1, close - open - 1);
+  auto one = test::run_treeline({"tree", db, "--process", key, "--descendants"});
+  REQUIRE(one.exit_code == 0);
+  CHECK(one.out.find("notepad.exe") != std::string::npos);
+  CHECK(one.out.find("powershell.exe") == std::string::npos);
+  auto bad = test::run_treeline({"tree", db, "--ancestors"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("need a process") != std::string::npos);
 }

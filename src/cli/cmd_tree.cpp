@@ -17,7 +17,7 @@ namespace {
 struct TreeArgs {
   std::string case_path, host, process, at, logon, from, to, format;
   int64_t pid = -1;
-  bool ancestors = false, descendants = false, full = false, follow_logons = false;
+  bool ancestors = false, descendants = false, full = false, follow_logons = false, keys = false;
 };
 
 int64_t parse_time(const std::string& flag, const std::string& value) {
@@ -42,8 +42,17 @@ int run_tree(const TreeArgs& a) {
   o.ancestors_only = a.ancestors;
   o.descendants_only = a.descendants;
   o.follow_logons = a.follow_logons;
+  o.keys = a.keys;
   if (!a.full) o.width = report::terminal_width();
   auto db = unwrap(store::open_case_read_only(a.case_path));
+  if (o.pid && !o.at) {
+    // PIDs are reused: which process is meant needs a time, so list who held it.
+    auto candidates = unwrap(report::pid_candidates(db, a.host, *o.pid));
+    report::write_table(std::cout, candidates, format, {a.full ? size_t{0} : size_t{60}, a.full ? 0 : report::terminal_width()});
+    fmt::print(stderr, "treeline: {} process(es) held PID {}; pick one with --at TIME or --process KEY\n",
+               candidates.rows.size(), *o.pid);
+    return kExitOk;
+  }
   size_t shown = unwrap(report::write_tree(std::cout, db, o, format));
   if (shown == 0 && format == report::Format::kTable) fmt::print(stderr, "treeline: no process matches\n");
   return kExitOk;
@@ -57,13 +66,14 @@ void register_tree(CLI::App& app) {
   sub->add_option("CASE.db", a->case_path, "Case database")->required();
   sub->add_option("--host", a->host, "Only this host (short or full name)");
   sub->add_option("--process", a->process, "The tree around this process key");
-  sub->add_option("--pid", a->pid, "The tree around the process with this PID at --at");
+  sub->add_option("--pid", a->pid, "The tree around the process with this PID at --at (without --at: the candidates)");
   sub->add_option("--at", a->at, "Time for --pid (ISO 8601 UTC)");
   sub->add_option("--logon", a->logon, "Only processes of this LogonId (0x...)");
   sub->add_option("--from", a->from, "Only processes started at or after this time");
   sub->add_option("--to", a->to, "Only processes started at or before this time");
   sub->add_flag("--ancestors", a->ancestors, "With --process/--pid: only its ancestors");
   sub->add_flag("--descendants", a->descendants, "With --process/--pid: only its descendants");
+  sub->add_flag("--keys", a->keys, "End each line with the process key (for --process, graph --process, timeline --process)");
   sub->add_flag("--follow-logons", a->follow_logons,
                 "Under a process, draw the logons it opened on other hosts (marked remote) and their processes");
   sub->add_flag("--wide,--full", a->full, "Do not cut lines to the terminal width");

@@ -29,24 +29,26 @@ std::string short_time(const std::optional<int64_t>& ft) {
 
 // `width`: the columns the line may take (0: no limit). The command line is what gets cut, in
 // the middle, so it keeps its arguments ("wevtutil.exe" … cl Security").
-std::string describe(const Node& n, size_t width) {
+std::string describe(const Node& n, size_t width, bool keys) {
   if (n.source == "placeholder")
-    return fmt::format("{:>23} {:>6} {} [not in log: {}]", "?", n.pid, n.image.empty() ? "?" : std::string(base_name(n.image)),
-                       n.orphan_reason.empty() ? "unknown" : n.orphan_reason);
+    return fmt::format("{:>23} {:>6} {} [not in log: {}]{}", "?", n.pid, n.image.empty() ? "?" : std::string(base_name(n.image)),
+                       n.orphan_reason.empty() ? "unknown" : n.orphan_reason, keys ? "  [" + n.key + "]" : "");
   std::string s = fmt::format("{} {:>6} {}", short_time(n.start), n.pid, base_name(n.image));
   if (!n.user.empty()) s += "  " + n.user;
   if (n.logon_type) s += fmt::format("  {}", logon_type_short_name(*n.logon_type));
   if (!n.integrity.empty()) s += "  " + n.integrity;
   if (n.confidence && *n.confidence < 0.9 && n.link_method != "placeholder")
     s += fmt::format("  [~link {:.2f}, {} candidates]", *n.confidence, n.candidates);
+  const std::string key = keys ? "  [" + n.key + "]" : "";
   if (!n.command_line.empty()) {
     std::string cmd = n.command_line;
     for (char& c : cmd)
       if (c == '\n' || c == '\r' || c == '\t') c = ' ';
     size_t used = display_width(s) + 2;
+    used += display_width(key);
     s += "  " + (width == 0 ? cmd : cut_middle(cmd, std::max<size_t>(20, width > used ? width - used : 0)));
   }
-  return s;
+  return s + key;
 }
 
 nlohmann::ordered_json to_json(const Node& n) {
@@ -113,7 +115,7 @@ Expected<std::vector<size_t>> targets_of(const graph::Forest& forest, const Tree
     if (it == forest.index.end()) return Error{ErrorCode::kUsage, fmt::format("no process {} in the case", o.process_key)};
     targets.push_back(it->second);
   } else if (o.pid) {
-    if (!o.at) return Error{ErrorCode::kUsage, "--pid needs --at TIME: PIDs are reused"};
+    if (!o.at) return Error{ErrorCode::kUsage, "--pid needs --at TIME: PIDs are reused (without it, the candidates are listed)"};
     std::optional<size_t> best;
     for (size_t i = 0; i < nodes.size(); ++i) {
       const Node& n = nodes[i];
@@ -276,7 +278,7 @@ size_t write_csv(std::ostream& out, const View& v, bool follow) {
 
 // pstree-style text. Past kMaxDrawn levels the branches stop widening and each line says its
 // depth: the lines of a 100,000-deep chain stay short (and the work linear).
-size_t write_text(std::ostream& out, const View& v, size_t width) {
+size_t write_text(std::ostream& out, const View& v, size_t width, bool keys) {
   constexpr size_t kMaxDrawn = 40;
   std::string last_host;
   // A line is a process, or (label set) a remote logon whose roots follow as its children.
@@ -297,7 +299,7 @@ size_t write_text(std::ostream& out, const View& v, size_t width) {
     std::string head = item.prefix + branch + deep;
     size_t head_width = display_width(head);
     const size_t room = width > head_width ? width - head_width : width ? 1 : 0;
-    out << cut_end(head + (item.logon ? item.logon->label : describe(n, room)), width) << "\n";
+    out << cut_end(head + (item.logon ? item.logon->label : describe(n, room, keys)), width) << "\n";
     if (!item.logon) ++shown;
     std::string child_prefix = item.root ? "" : item.depth >= kMaxDrawn ? item.prefix : item.prefix + (item.last ? "   " : "│  ");
     std::vector<Item> next;
@@ -318,6 +320,8 @@ size_t write_text(std::ostream& out, const View& v, size_t width) {
 
 Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions& o, Format format) {
   if (auto s = graph::require_current_graph(db); !s) return s.error();
+  if ((o.ancestors_only || o.descendants_only) && o.process_key.empty() && !o.pid)
+    return Error{ErrorCode::kUsage, "--ancestors and --descendants need a process (--process KEY, or --pid with --at)"};
   // Following logons crosses hosts: the forest of every host, the host filter applied after.
   auto forest = graph::load_forest(db, o.follow_logons ? std::string() : host_short_name(o.host));
   if (!forest) return forest.error();
@@ -327,7 +331,19 @@ Expected<size_t> write_tree(std::ostream& out, store::Db& db, const TreeOptions&
     if (auto s = follow_logons(v, *forest, db); !s) return s.error();
   if (format == Format::kJson) return write_json(out, v);
   if (format == Format::kCsv) return write_csv(out, v, o.follow_logons);
-  return write_text(out, v, o.width);
+  return write_text(out, v, o.width, o.keys);
+}
+
+Expected<Table> pid_candidates(store::Db& db, const std::string& host, int64_t pid) {
+  if (auto s = graph::require_current_graph(db); !s) return s.error();
+  return store::run_query(
+      db,
+      "SELECT p.host, p.pid, strftime('%Y-%m-%d %H:%M:%S', (p.start_time - 116444736000000000) / 10000000, 'unixepoch') "
+      "AS started, CASE WHEN p.end_time IS NOT NULL THEN strftime('%Y-%m-%d %H:%M:%S', (p.end_time - 116444736000000000) "
+      "/ 10000000, 'unixepoch') END AS ended, p.image, p.user_name, p.command_line, p.process_key FROM processes p "
+      "WHERE p.pid = ?1 AND (?2 = '' OR p.host = ?2) AND p.source <> 'placeholder' "
+      "ORDER BY p.host, p.start_time, p.process_key",
+      {Cell{pid}, Cell{host_short_name(host)}});
 }
 
 }  // namespace treeline::report
