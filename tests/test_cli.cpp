@@ -39,7 +39,7 @@ int64_t count_rows(const std::string& db_path, const char* sql) {
 }  // namespace
 
 TEST_CASE("Every verb has --help and usage errors exit 2", "[cli]") {
-  for (const char* verb : {"ingest", "query", "stats", "tree", "sessions", "hunt", "timeline", "graph"}) {
+  for (const char* verb : {"ingest", "query", "stats", "tree", "sessions", "hunt", "timeline", "graph", "story", "export"}) {
     auto r = run_treeline({verb, "--help"});
     INFO(verb);
     CHECK(r.exit_code == 0);
@@ -181,6 +181,13 @@ TEST_CASE("stats shows hosts, channels, event ids and audit coverage", "[cli][st
   TempDir dir;
   auto folder = treeline::test::shared_data() / "capattack/procdump_t1003.001_capattack/logs";
   REQUIRE(run_treeline({"ingest", "-q", dir.file("case.db"), folder.string()}).exit_code == 0);
+  // CSV is one table: the one --section names, as plain RFC 4180 rows.
+  auto csv = run_treeline({"stats", dir.file("case.db"), "--format", "csv", "--section", "hosts"});
+  REQUIRE(csv.exit_code == 0);
+  CHECK(csv.out.rfind("host,computer_names,events,first_utc,last_utc\r\n", 0) == 0);
+  CHECK(csv.out.find('#') == std::string::npos);
+  CHECK(run_treeline({"stats", dir.file("case.db"), "--format", "csv"}).exit_code == 2);
+  CHECK(run_treeline({"stats", dir.file("case.db"), "--section", "nope"}).exit_code == 2);
   auto r = run_treeline({"stats", dir.file("case.db"), "--format", "json"});
   REQUIRE(r.exit_code == 0);
   auto j = nlohmann::json::parse(r.out);
