@@ -276,6 +276,13 @@ TEST_CASE("graph draws a finding's tree as DOT, and as SVG with Graphviz", "[fix
   auto dot = test::run_treeline({"graph", dir.file("case.db"), "--finding", "1"});
   REQUIRE(dot.exit_code == 0);
   CHECK_THAT(dot.out, Catch::StartsWith("digraph G {") && Catch::Contains("penwidth=3") && Catch::Contains("->"));
+  // Nodes carry their command line (wrapped at a space), user and time; the tooltip all of it and the key.
+  const int64_t comsvcs = test::scalar(dir.file("case.db"), "SELECT finding_id FROM findings WHERE rule_id = 'comsvcs_lsass_dump_attempt'");
+  dot = test::run_treeline({"graph", dir.file("case.db"), "--finding", std::to_string(comsvcs)});
+  REQUIRE(dot.exit_code == 0);
+  CHECK_THAT(dot.out, Catch::Contains("\\nrundll32.exe C:\\\\Windows\\\\System32\\\\comsvcs.dll, \\nMiniDump"));
+  CHECK_THAT(dot.out, Catch::Contains("tooltip=\"rundll32.exe C:\\\\Windows\\\\System32\\\\comsvcs.dll, MiniDump"));
+  CHECK_THAT(dot.out, Catch::Contains("\\nNT AUTHORITY\\\\SYSTEM\\n"));
   auto none = test::run_treeline({"graph", dir.file("case.db"), "--finding", "999"});
   CHECK(none.exit_code == 2);
   if (test::run_shell("command -v dot").exit_code == 0) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 #include <unordered_map>
+#include <vector>
 
 #include "core/text.hpp"
 #include "graph/forest.hpp"
@@ -25,6 +26,27 @@ const char* colour(int rank) {
     case 1: return "#f7f7f7";  // low
     default: return "#ffffff";
   }
+}
+
+// A command line in lines of about `width` bytes (never inside a UTF-8 character), at most
+// `lines` of them, the last ending in "…" when there was more; control characters are spaces.
+std::vector<std::string> wrap(std::string_view text, size_t width, size_t lines) {
+  std::string flat(text);
+  for (char& c : flat)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < flat.size() && out.size() < lines) {
+    size_t end = std::min(flat.size(), at + width);
+    // At a space when there is one in the line's second half, so words stay whole.
+    if (end < flat.size())
+      if (auto space = flat.rfind(' ', end); space != std::string::npos && space > at + width / 2) end = space + 1;
+    while (end < flat.size() && end > at && (static_cast<unsigned char>(flat[end]) & 0xC0) == 0x80) --end;
+    out.push_back(flat.substr(at, end - at));
+    at = end;
+  }
+  if (at < flat.size() && !out.empty()) out.back() += "…";
+  return out;
 }
 
 }  // namespace
@@ -86,8 +108,15 @@ Expected<std::string> graph_dot(store::Db& db, const GraphOptions& o) {
     if (!n.start_iso.empty()) l += "\\n" + esc(n.start_iso.substr(0, 23));
     if (!n.user.empty()) l += "\\n" + esc(n.user);
     if (n.placeholder()) l += "\\nnot in log: " + esc(n.orphan_reason);
+    // The command line tells identical images apart (three cmd.exe); wrapped, cut after 4 lines.
+    for (const std::string& line : wrap(n.command_line, 48, 4)) l += "\\n" + esc(line);
     if (fi != findings_of.end() && !fi->second.second.empty()) l += "\\n" + esc(fi->second.second);
-    out << fmt::format("[label=\"{}\", shape=box, style=\"filled{}\", fillcolor=\"{}\"{}]", l,
+    // The tooltip (SVG: the node's title) holds all of it, and the key to paste elsewhere.
+    std::string tip = n.command_line.empty() ? n.image : n.command_line;
+    for (char& c : tip)
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    tip = esc(tip) + "\\n" + esc(n.key);
+    out << fmt::format("[label=\"{}\", tooltip=\"{}\", shape=box, style=\"filled{}\", fillcolor=\"{}\"{}]", l, tip,
                        n.placeholder() ? ",dashed" : "", colour(rank), keep[v] == f ? ", penwidth=3" : "");
   };
   std::ostringstream out;
