@@ -235,3 +235,28 @@ TEST_CASE("The ECS export, with _bulk lines or without, reads back as the same e
   }
   CHECK(test::run_treeline({"export", db, "--format", "timesketch", "--bulk", "x"}).exit_code == 2);
 }
+
+TEST_CASE("hunt, tree and timeline take --host, --since and --until alike", "[fixtures][cli]") {
+  test::TempDir dir;
+  const std::string db = dir.file("case.db");
+  REQUIRE(test::run_treeline({"ingest", "-q", db, fixture_logs("haw-004").string()}).exit_code == 0);
+  auto all = test::run_treeline({"hunt", db, "--format", "json"});
+  REQUIRE(all.exit_code == 0);
+  const auto every = nlohmann::json::parse(all.out);
+  auto some = test::run_treeline({"hunt", db, "--format", "json", "--host", "hanguel-dc01.hanguel.local",
+                                  "--since", "2024-05-14T09:00:00Z", "--until", "2024-05-14T23:00:00Z"});
+  REQUIRE(some.exit_code == 0);
+  size_t expected = 0;
+  for (const auto& f : every)
+    if (f["host"] == "hanguel-dc01" && f["time_utc"].is_string() && f["time_utc"].get<std::string>() <= "2024-05-14T23") ++expected;
+  const auto shown = nlohmann::json::parse(some.out);
+  CHECK(shown.size() == expected);
+  CHECK(shown.size() < every.size());
+  for (const auto& f : shown) CHECK(f["host"] == "hanguel-dc01");
+  for (const auto& verb : {"hunt", "tree", "timeline"}) {
+    INFO(verb);
+    CHECK(test::run_treeline({verb, db, "--since", "yesterday"}).exit_code == 2);
+    CHECK(test::run_treeline({verb, db, "--host", "hanguel-win01", "--since", "2024-05-14T09:06:00Z", "--until",
+                              "2024-05-14T09:07:00Z", "--format", "csv"}).exit_code == 0);
+  }
+}

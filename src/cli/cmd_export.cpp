@@ -16,20 +16,14 @@ struct ExportArgs {
   std::string case_path, format = "ecs", output = "-", bulk, since, until, host;
 };
 
-int64_t parse_when(const std::string& flag, const std::string& value) {
-  auto t = iso_to_filetime(value);
-  if (!t) throw CliError(kExitUsage, fmt::format("{}: '{}' is not an ISO 8601 time (2024-05-14T09:00:00Z)", flag, value));
-  return *t;
-}
-
 int run_export(const ExportArgs& a) {
   report::ExportOptions o;
   o.format = a.format == "timesketch" ? report::ExportFormat::kTimesketch : report::ExportFormat::kEcs;
   if (!a.bulk.empty() && o.format == report::ExportFormat::kTimesketch)
     throw CliError(kExitUsage, "export: --bulk is for Elasticsearch/OpenSearch (--format ecs)");
   o.bulk_index = a.bulk;
-  if (!a.since.empty()) o.since = parse_when("--since", a.since);
-  if (!a.until.empty()) o.until = parse_when("--until", a.until);
+  if (!a.since.empty()) o.since = parse_time_flag("--since", a.since);
+  if (!a.until.empty()) o.until = parse_time_flag("--until", a.until);
   o.host = a.host;
   auto db = unwrap(store::open_case_read_only(a.case_path));
   std::ofstream file;

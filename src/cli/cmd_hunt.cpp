@@ -13,7 +13,7 @@ namespace treeline::cli {
 namespace {
 
 struct HuntArgs {
-  std::string case_path, rules_dir, format, min_severity = "informational";
+  std::string case_path, rules_dir, format, min_severity = "informational", host, since, until;
   std::vector<std::string> sigma;
   bool full = false, no_builtin = false;
 };
@@ -51,6 +51,9 @@ int run_hunt(const HuntArgs& a) {
   report::FindingsOptions o;
   o.min_severity = a.min_severity;
   o.full = a.full;
+  o.host = a.host;
+  if (!a.since.empty()) o.since = parse_time_flag("--since", a.since);
+  if (!a.until.empty()) o.until = parse_time_flag("--until", a.until);
   o.style = {a.full ? size_t{0} : size_t{90}, a.full ? size_t{0} : report::terminal_width()};
   unwrap(report::write_findings(std::cout, db, format, o));
   if (stats.detections > 0)
@@ -71,6 +74,9 @@ void register_hunt(CLI::App& app) {
                 "Run only the --sigma rules: no chain rules (built in or --rules), no built-in Sigma rules");
   sub->add_option("--min-severity", a->min_severity, "Show findings of at least this severity")
       ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}));
+  sub->add_option("--host", a->host, "Show only this host's findings (short or full name); the hunt still runs on all");
+  sub->add_option("--since,--from", a->since, "Show only findings at or after this time (ISO 8601 UTC)");
+  sub->add_option("--until,--to", a->until, "Show only findings at or before this time");
   sub->add_flag("--wide,--full", a->full, "Do not cut long cells, nor fit the terminal");
   add_format_option(*sub, a->format);
   sub->callback([a] { exit_code() = run_hunt(*a); });

@@ -25,13 +25,8 @@ int run_timeline(const TimelineArgs& a) {
   o.host = a.host;
   o.process_key = a.process;
   o.threads = a.threads;
-  auto time_of = [](const std::string& flag, const std::string& v) {
-    auto t = iso_to_filetime(v);
-    if (!t) throw CliError(kExitUsage, fmt::format("{}: '{}' is not an ISO 8601 time", flag, v));
-    return *t;
-  };
-  if (!a.from.empty()) o.from = time_of("--from", a.from);
-  if (!a.to.empty()) o.to = time_of("--to", a.to);
+  if (!a.from.empty()) o.from = parse_time_flag("--since", a.from);
+  if (!a.to.empty()) o.to = parse_time_flag("--until", a.to);
   if (!a.logon.empty()) {
     o.logon_id = parse_windows_int(a.logon);
     if (!o.logon_id) throw CliError(kExitUsage, fmt::format("--logon: '{}' is not a LogonId", a.logon));
@@ -59,8 +54,8 @@ void register_timeline(CLI::App& app) {
   sub->add_option("CASE.db", a->case_path, "Case database")->required();
   sub->add_option("-o,--output", a->out, "Write to this file (default: stdout)");
   sub->add_option("--host", a->host, "Only this host");
-  sub->add_option("--from", a->from, "Only events at or after this time (ISO 8601 UTC)");
-  sub->add_option("--to", a->to, "Only events at or before this time");
+  sub->add_option("--since,--from", a->from, "Only events at or after this time (ISO 8601 UTC)");
+  sub->add_option("--until,--to", a->to, "Only events at or before this time");
   sub->add_option("--logon", a->logon, "Only events of this LogonId (0x...)");
   sub->add_option("--process", a->process, "Only this process and its descendants");
   sub->add_option("--threads", a->threads, "Threads reading a large timeline (0: one per core, up to 4)");

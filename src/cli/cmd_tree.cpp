@@ -20,21 +20,15 @@ struct TreeArgs {
   bool ancestors = false, descendants = false, full = false, follow_logons = false, keys = false;
 };
 
-int64_t parse_time(const std::string& flag, const std::string& value) {
-  auto t = iso_to_filetime(value);
-  if (!t) throw CliError(kExitUsage, fmt::format("{}: '{}' is not an ISO 8601 time (2022-08-31T19:18:41Z)", flag, value));
-  return *t;
-}
-
 int run_tree(const TreeArgs& a) {
   auto format = to_format(a.format);
   report::TreeOptions o;
   o.host = a.host;
   o.process_key = a.process;
   if (a.pid >= 0) o.pid = a.pid;
-  if (!a.at.empty()) o.at = parse_time("--at", a.at);
-  if (!a.from.empty()) o.from = parse_time("--from", a.from);
-  if (!a.to.empty()) o.to = parse_time("--to", a.to);
+  if (!a.at.empty()) o.at = parse_time_flag("--at", a.at);
+  if (!a.from.empty()) o.from = parse_time_flag("--since", a.from);
+  if (!a.to.empty()) o.to = parse_time_flag("--until", a.to);
   if (!a.logon.empty()) {
     o.logon_id = parse_windows_int(a.logon);
     if (!o.logon_id) throw CliError(kExitUsage, fmt::format("--logon: '{}' is not a LogonId (0x3e7 or 999)", a.logon));
@@ -69,8 +63,8 @@ void register_tree(CLI::App& app) {
   sub->add_option("--pid", a->pid, "The tree around the process with this PID at --at (without --at: the candidates)");
   sub->add_option("--at", a->at, "Time for --pid (ISO 8601 UTC)");
   sub->add_option("--logon", a->logon, "Only processes of this LogonId (0x...)");
-  sub->add_option("--from", a->from, "Only processes started at or after this time");
-  sub->add_option("--to", a->to, "Only processes started at or before this time");
+  sub->add_option("--since,--from", a->from, "Only processes started at or after this time");
+  sub->add_option("--until,--to", a->to, "Only processes started at or before this time");
   sub->add_flag("--ancestors", a->ancestors, "With --process/--pid: only its ancestors");
   sub->add_flag("--descendants", a->descendants, "With --process/--pid: only its descendants");
   sub->add_flag("--keys", a->keys, "End each line with the process key (for --process, graph --process, timeline --process)");

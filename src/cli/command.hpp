@@ -49,4 +49,7 @@ void register_export(CLI::App& app);
 CLI::Option* add_format_option(CLI::App& sub, std::string& format);
 report::Format to_format(const std::string& name);
 
+// An ISO 8601 UTC time given to `flag` (--since, --at, ...) as FILETIME; a usage error otherwise.
+int64_t parse_time_flag(const std::string& flag, const std::string& value);
+
 }  // namespace treeline::cli

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/command.hpp"
+#include "core/time.hpp"
 
 namespace treeline::cli {
 
@@ -22,6 +23,12 @@ CLI::Option* add_format_option(CLI::App& sub, std::string& format) {
   return sub.add_option("--format", format, "Output format")
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->default_val("table");
+}
+
+int64_t parse_time_flag(const std::string& flag, const std::string& value) {
+  auto t = iso_to_filetime(value);
+  if (!t) throw CliError(kExitUsage, fmt::format("{}: '{}' is not an ISO 8601 time (2022-08-31T19:18:41Z)", flag, value));
+  return *t;
 }
 
 report::Format to_format(const std::string& name) {

@@ -85,8 +85,12 @@ Expected<size_t> write_findings(std::ostream& out, store::Db& db, Format format,
   auto st = db.prepare(
       "SELECT finding_id, kind, severity, time_utc, host, action, attack, rule_id, title, pid, image, command_line, "
       "user_name, logon_type, ip_address, detail, process_key, target_key, chain, matched, rule_ids "
-      "FROM findings_v ORDER BY finding_id");
+      "FROM findings_v WHERE (?1 = '' OR host = ?1) AND (?2 IS NULL OR time_ft >= ?2) AND (?3 IS NULL OR time_ft <= ?3) "
+      "ORDER BY finding_id");
   if (!st) return st.error();
+  st->bind(1, std::string_view(host_short_name(o.host)));
+  st->bind_or_null(2, o.since);
+  st->bind_or_null(3, o.until);
   const std::vector<std::string> kColumns = {
       "finding_id", "kind", "severity", "time_utc", "host", "action", "attack", "rule_id", "title", "pid", "image",
       "command_line", "user_name", "logon_type", "ip_address", "detail", "process_key", "target_key", "chain",

@@ -1,6 +1,7 @@
 #pragma once
 // The findings of the last hunt as `treeline hunt` prints them: in finding-id order (severity,
 // then time), each with the ancestry of its process. JSON keeps chain and matched as JSON.
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -12,6 +13,8 @@ namespace treeline::report {
 struct FindingsOptions {
   std::string min_severity = "informational";
   bool full = false;  // whole ancestry and cells (--wide)
+  std::string host;   // only this host's (short or full name)
+  std::optional<int64_t> since, until;  // only findings at or after / at or before (FILETIME)
   TableStyle style;
 };
 
