@@ -115,4 +115,12 @@ int64_t scalar(const std::string& db_path, const std::string& sql) {
   return n;
 }
 
+std::string events_digest(const std::string& db_path) {
+  return run_shell("sqlite3 -readonly " + shell_quote(db_path) +
+                   " \"SELECT h.computer, c.name, p.name, e.event_id, e.version, e.record_id, e.time, e.execution_pid, "
+                   "d.data FROM events e JOIN hosts h USING(host_id) JOIN channels c USING(channel_id) "
+                   "LEFT JOIN providers p USING(provider_id) LEFT JOIN event_data d USING(event_pk) ORDER BY 1,2,6,7\" | md5sum")
+      .out;
+}
+
 }  // namespace treeline::test

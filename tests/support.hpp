@@ -36,6 +36,10 @@ std::string shell_quote(const std::string& s);
 // case or the table is not there (yet).
 int64_t scalar(const std::string& db_path, const std::string& sql);
 
+// The md5 of every event of a case as a later ingest must give it back: host, channel,
+// provider, id, version, record id, time, Execution ProcessID and data.
+std::string events_digest(const std::string& db_path);
+
 // COUNTS.tsv: path -> column -> value; method is kept as a string.
 struct CountsRow {
   int64_t total = 0;

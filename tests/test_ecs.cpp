@@ -50,14 +50,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-std::string events_digest(const std::string& db) {
-  auto r = test::run_shell(fmt::format(
-      "sqlite3 -readonly {} \"SELECT h.computer, c.name, p.name, e.event_id, e.version, e.record_id, e.time, "
-      "e.execution_pid, d.data FROM events e JOIN hosts h USING(host_id) JOIN channels c USING(channel_id) "
-      "LEFT JOIN providers p USING(provider_id) LEFT JOIN event_data d USING(event_pk) ORDER BY 1,2,6,7\" | md5sum",
-      test::shell_quote(db)));
-  return r.out;
-}
 
 }  // namespace
 
@@ -215,7 +207,7 @@ TEST_CASE("The ECS export, with _bulk lines or without, reads back as the same e
     auto r = test::run_treeline({"ingest", back, file});
     INFO(r.out << r.err);
     CHECK(r.exit_code == 0);  // processes, findings and action lines are no skipped records
-    CHECK(events_digest(back) == events_digest(db));
+    CHECK(test::events_digest(back) == test::events_digest(db));
     if (bulk) {
       auto lines = jsonl(read_all(file));
       REQUIRE(lines.size() % 2 == 0);

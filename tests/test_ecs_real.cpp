@@ -2,7 +2,6 @@
 // provider, id, version, record id (a JSON record's stand-in id too), time to the 100 ns,
 // Execution ProcessID and every data field.
 #include <catch2/catch.hpp>
-#include <fmt/format.h>
 
 #include "support.hpp"
 
@@ -10,14 +9,6 @@ using namespace treeline;
 
 namespace {
 
-std::string digest(const std::string& db) {
-  auto r = test::run_shell(fmt::format(
-      "sqlite3 -readonly {} \"SELECT h.computer, c.name, p.name, e.event_id, e.version, e.record_id, e.time, "
-      "e.execution_pid, d.data FROM events e JOIN hosts h USING(host_id) JOIN channels c USING(channel_id) "
-      "LEFT JOIN providers p USING(provider_id) LEFT JOIN event_data d USING(event_pk) ORDER BY 1,2,6,7\" | md5sum",
-      test::shell_quote(db)));
-  return r.out;
-}
 
 }  // namespace
 
@@ -36,5 +27,5 @@ TEST_CASE("All of ../shared/data round-trips through the ECS export", "[real][ec
   const int64_t events = test::scalar(db, "SELECT count(*) FROM events");
   CHECK(events > 200000);
   CHECK(test::scalar(back, "SELECT count(*) FROM events") == events);
-  CHECK(digest(back) == digest(db));
+  CHECK(test::events_digest(back) == test::events_digest(db));
 }

@@ -113,28 +113,25 @@ class Parser {
 
   using Part = Expected<std::string>;
 
-  // query := and (or and)* ; and := not (and not)* ; not := 'not' not | sub
-  Part parse_or(const std::string& prefix) {
-    auto left = parse_and(prefix);
+  // query := and (or and)* ; and := not (and not)* ; not := 'not' not | sub. Value lists under a
+  // field have the same shape (list_or, list_and, list_not).
+  template <typename Next>
+  Part chain(std::string_view word, const char* sql, Next next) {
+    auto left = next();
     if (!left) return left;
     std::string out = *left;
-    while (take_keyword("or")) {
-      auto right = parse_and(prefix);
+    while (take_keyword(word)) {
+      auto right = next();
       if (!right) return right;
-      out = "(" + out + " OR " + *right + ")";
+      out = fmt::format("({} {} {})", out, sql, *right);
     }
     return out;
   }
+  Part parse_or(const std::string& prefix) {
+    return chain("or", "OR", [&] { return parse_and(prefix); });
+  }
   Part parse_and(const std::string& prefix) {
-    auto left = parse_not(prefix);
-    if (!left) return left;
-    std::string out = *left;
-    while (take_keyword("and")) {
-      auto right = parse_not(prefix);
-      if (!right) return right;
-      out = "(" + out + " AND " + *right + ")";
-    }
-    return out;
+    return chain("and", "AND", [&] { return parse_not(prefix); });
   }
   Part parse_not(const std::string& prefix) {
     if (take_keyword("not")) {
@@ -196,28 +193,11 @@ class Parser {
     return bare(*word);
   }
 
-  // Values under a field: list := and (or and)* ; ... ; one := '(' list ')' | value
   Part parse_list_or(const std::string& field) {
-    auto left = parse_list_and(field);
-    if (!left) return left;
-    std::string out = *left;
-    while (take_keyword("or")) {
-      auto right = parse_list_and(field);
-      if (!right) return right;
-      out = "(" + out + " OR " + *right + ")";
-    }
-    return out;
+    return chain("or", "OR", [&] { return parse_list_and(field); });
   }
   Part parse_list_and(const std::string& field) {
-    auto left = parse_list_not(field);
-    if (!left) return left;
-    std::string out = *left;
-    while (take_keyword("and")) {
-      auto right = parse_list_not(field);
-      if (!right) return right;
-      out = "(" + out + " AND " + *right + ")";
-    }
-    return out;
+    return chain("and", "AND", [&] { return parse_list_not(field); });
   }
   Part parse_list_not(const std::string& field) {
     if (take_keyword("not")) {
