@@ -39,7 +39,7 @@ int64_t count_rows(const std::string& db_path, const char* sql) {
 }  // namespace
 
 TEST_CASE("Every verb has --help and usage errors exit 2", "[cli]") {
-  for (const char* verb : {"ingest", "query", "stats", "tree", "sessions", "hunt", "timeline", "graph", "story", "export"}) {
+  for (const char* verb : {"ingest", "query", "stats", "tree", "sessions", "hunt", "timeline", "graph", "story", "export", "search"}) {
     auto r = run_treeline({verb, "--help"});
     INFO(verb);
     CHECK(r.exit_code == 0);

@@ -252,3 +252,32 @@ TEST_CASE("hunt, tree and timeline take --host, --since and --until alike", "[fi
                               "2024-05-14T09:07:00Z", "--format", "csv"}).exit_code == 0);
   }
 }
+
+TEST_CASE("search finds a text in event data and command lines, by field, by regex, by event id", "[fixtures][search]") {
+  test::TempDir dir;
+  const std::string db = dir.file("case.db");
+  REQUIRE(test::run_treeline({"ingest", "-q", db, fixture_logs("haw-004").string()}).exit_code == 0);
+  auto rows = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"search", db});
+    args.insert(args.end(), {"--format", "json"});
+    auto r = test::run_treeline(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out);
+  };
+  // The comsvcs MiniDump: its 4688, its Sysmon 1 and its process, case-insensitively.
+  auto any = rows({"COMSVCS.DLL"});
+  std::multiset<std::string> kinds;
+  for (const auto& r : any) kinds.insert(r["kind"].get<std::string>() + (r["event_id"].is_null() ? "" : std::to_string(r["event_id"].get<int>())));
+  CHECK(kinds == std::multiset<std::string>{"event1", "event4688", "process"});
+  for (const auto& r : any)
+    if (r["kind"] == "event") CHECK(r["matched"].get<std::string>().rfind("CommandLine=", 0) == 0);
+  CHECK(rows({"comsvcs", "--event-id", "4688"}).size() == 1);
+  CHECK(rows({"hanguel", "--field", "NewProcessName"}).empty());
+  CHECK(rows({"hgl_loader", "--field", "NewProcessName"}).size() == 1);
+  // Regex: RE2, case-sensitive unless (?i); % and _ in a plain text are plain.
+  CHECK(rows({"rdrleakdiag\\.exe /p \\d+", "--regex", "--event-id", "4688"}).size() == 1);
+  CHECK(rows({"RDRLEAKDIAG", "--regex"}).empty());
+  CHECK(rows({"100%_sure"}).empty());
+  CHECK(test::run_treeline({"search", db, "(", "--regex"}).exit_code == 2);
+}

@@ -44,6 +44,7 @@ void register_timeline(CLI::App& app);
 void register_graph(CLI::App& app);
 void register_story(CLI::App& app);
 void register_export(CLI::App& app);
+void register_search(CLI::App& app);
 
 // --format table|csv|json, shared by the verbs that print rows.
 CLI::Option* add_format_option(CLI::App& sub, std::string& format);

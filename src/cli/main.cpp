@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   register_graph(app);
   register_story(app);
   register_export(app);
+  register_search(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
