@@ -245,6 +245,15 @@ TEST_CASE("hunt, tree and timeline take --host, --since and --until alike", "[fi
   CHECK(shown.size() == expected);
   CHECK(shown.size() < every.size());
   for (const auto& f : shown) CHECK(f["host"] == "hanguel-dc01");
+  // timeline also takes --event-id and --channel: the 4688s of one host, no more, no fewer.
+  auto t = test::run_treeline({"timeline", db, "--event-id", "4688", "--channel", "security", "--host", "hanguel-win01",
+                               "--format", "json"});
+  REQUIRE(t.exit_code == 0);
+  const auto tl = nlohmann::json::parse(t.out);
+  CHECK(static_cast<int64_t>(tl.size()) ==
+        test::scalar(db, "SELECT count(*) FROM sec_process_create x JOIN events e USING (event_pk) JOIN hosts h USING (host_id) "
+                         "WHERE h.short_name = 'hanguel-win01'"));
+  for (const auto& row : tl) CHECK(row["event_id"] == 4688);
   for (const auto& verb : {"hunt", "tree", "timeline"}) {
     INFO(verb);
     CHECK(test::run_treeline({verb, db, "--since", "yesterday"}).exit_code == 2);

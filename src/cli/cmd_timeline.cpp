@@ -14,7 +14,8 @@ namespace treeline::cli {
 namespace {
 
 struct TimelineArgs {
-  std::string case_path, out, host, from, to, logon, process, format;
+  std::string case_path, out, host, from, to, logon, process, format, channel;
+  int64_t event_id = -1;
   bool wide = false;
   unsigned threads = 0;
 };
@@ -25,6 +26,8 @@ int run_timeline(const TimelineArgs& a) {
   o.host = a.host;
   o.process_key = a.process;
   o.threads = a.threads;
+  if (a.event_id >= 0) o.event_id = a.event_id;
+  o.channel = a.channel;
   if (!a.from.empty()) o.from = parse_time_flag("--since", a.from);
   if (!a.to.empty()) o.to = parse_time_flag("--until", a.to);
   if (!a.logon.empty()) {
@@ -58,6 +61,8 @@ void register_timeline(CLI::App& app) {
   sub->add_option("--until,--to", a->to, "Only events at or before this time");
   sub->add_option("--logon", a->logon, "Only events of this LogonId (0x...)");
   sub->add_option("--process", a->process, "Only this process and its descendants");
+  sub->add_option("--event-id", a->event_id, "Only events with this id");
+  sub->add_option("--channel", a->channel, "Only events of this channel (Security, Microsoft-Windows-Sysmon/Operational, ...)");
   sub->add_option("--threads", a->threads, "Threads reading a large timeline (0: one per core, up to 4)");
   sub->add_flag("--wide", a->wide, "Table format: do not cut long cells, nor fit the terminal");
   sub->add_option("--format", a->format, "Output format")->check(CLI::IsMember({"table", "csv", "json"}))->default_val("csv");

@@ -85,6 +85,8 @@ void bind_options(store::Stmt& st, const TimelineOptions& o, const std::string& 
   if (o.to) st.bind(3, *o.to);
   if (o.logon_id) st.bind(4, *o.logon_id);
   if (!o.process_key.empty()) st.bind(5, std::string_view(o.process_key));
+  if (o.event_id) st.bind(9, *o.event_id);
+  if (!o.channel.empty()) st.bind(10, std::string_view(o.channel));
 }
 
 // A part of the timeline by time: lo <= time < hi, either end open.

@@ -17,6 +17,8 @@ struct TimelineOptions {
   std::optional<int64_t> from, to;  // FILETIME
   std::optional<int64_t> logon_id;
   std::string process_key;          // that process and its descendants
+  std::optional<int64_t> event_id;  // only events with this id
+  std::string channel;              // only events of this channel (its full name)
   unsigned threads = 0;             // reading threads; 0: one per core (up to 4), 1: none besides the caller
 };
 

@@ -78,6 +78,8 @@ std::string timeline_sql(const TimelineOptions& o, bool one_instant, bool slice_
   }
   if (o.logon_id) where.push_back("coalesce(p.logon_id, l.target_logon_id, lo.target_logon_id) = ?4");
   if (!o.process_key.empty()) where.push_back("p.process_key IN sub");
+  if (o.event_id) where.push_back("e.event_id = ?9");
+  if (!o.channel.empty()) where.push_back("e.channel_id = (SELECT channel_id FROM channels WHERE name = ?10 COLLATE NOCASE)");
   for (size_t i = 0; i < where.size(); ++i) sql += (i ? " AND " : "WHERE ") + where[i];
   sql += one_instant ? "\nORDER BY (SELECT short_name FROM hosts WHERE host_id = e.host_id), "
                        "(SELECT name FROM channels WHERE channel_id = e.channel_id), e.record_id, e.event_pk"
